@@ -1,7 +1,42 @@
 package dev.coldcopy.cli;
 
-public final class ColdcopyCommand {
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code coldcopy} command line. Each subcommand is one class in this package; exit status 0 on
+ * success, non-zero with a one-line reason on stderr otherwise.
+ */
+@Command(
+        name = "coldcopy",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Incremental backups of stopped QEMU/KVM virtual machines.",
+        subcommands = {
+            CommandLine.HelpCommand.class,
+        })
+public final class ColdcopyCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
     public static void main(String[] args) {
-        System.out.println("coldcopy");
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns its exit status (used by main and by tests). */
+    public static int execute(String... args) {
+        return newCommandLine().execute(args);
+    }
+
+    static CommandLine newCommandLine() {
+        CommandLine cli = new CommandLine(new ColdcopyCommand());
+        cli.setExecutionExceptionHandler(new OneLineErrors());
+        return cli;
     }
 }
