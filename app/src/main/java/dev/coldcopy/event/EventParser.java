@@ -1,0 +1,193 @@
+package dev.coldcopy.event;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeType;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a "VM stopped" event (JSON) and checks everything that can be checked without touching an
+ * image: shape, types, names, paths. Unknown fields are ignored so newer senders keep working; known
+ * fields of the wrong type are refused.
+ */
+public final class EventParser {
+
+    /** An event is a few hundred bytes; a domain XML a few KiB. Anything near this is not an event. */
+    public static final int MAX_EVENT_BYTES = 1 << 20;
+    public static final String STOPPED = "stopped";
+    private static final Pattern EVENT_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+
+    private final ObjectMapper mapper = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    public BackupEvent parse(byte[] json) {
+        if (json == null || json.length == 0) {
+            throw new BadEventException("event is empty");
+        }
+        if (json.length > MAX_EVENT_BYTES) {
+            throw new BadEventException("event is " + json.length + " bytes, more than the " + MAX_EVENT_BYTES + " allowed");
+        }
+        JsonNode root;
+        try {
+            root = mapper.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new BadEventException("event is not valid JSON: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw new BadEventException("event could not be read: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new BadEventException("event must be a JSON object, not " + describe(root));
+        }
+        String kind = requiredText(root, "event");
+        if (!STOPPED.equals(kind)) {
+            throw new BadEventException("event type '" + Names.printable(kind) + "' is not handled (only 'stopped')");
+        }
+        Optional<String> domainXml = optionalText(root, "domainXml");
+        Optional<DomainXml.Domain> domain = domainXml.map(DomainXml::parse);
+
+        String vm = optionalText(root, "vm")
+                .or(() -> domain.map(DomainXml.Domain::name))
+                .orElseThrow(() -> new BadEventException("event has no 'vm'"));
+        Names.vm(vm);
+        if (domain.isPresent() && !domain.get().name().equals(vm)) {
+            throw new BadEventException("event names vm '" + vm + "' but its domainXml is for '" + Names.printable(domain.get().name()) + "'");
+        }
+
+        List<DiskSpec> disks;
+        JsonNode disksNode = root.get("disks");
+        if (disksNode != null && !disksNode.isNull()) {
+            disks = disks(disksNode);
+        } else if (domain.isPresent()) {
+            disks = domain.get().disks();
+        } else {
+            throw new BadEventException("event has no 'disks' (and no 'domainXml' to read them from)");
+        }
+        if (disks.isEmpty()) {
+            throw new BadEventException("event lists no disks to back up");
+        }
+        Set<String> targets = new HashSet<>();
+        for (DiskSpec d : disks) {
+            if (!targets.add(d.target())) {
+                throw new BadEventException("disk target '" + d.target() + "' appears twice");
+            }
+        }
+        Optional<String> checkpoint = optionalText(root, "checkpoint").map(Names::checkpoint);
+        String id = optionalText(root, "id").map(EventParser::eventId).orElseGet(() -> digest(json));
+        return new BackupEvent(id, vm, disks, checkpoint);
+    }
+
+    private static List<DiskSpec> disks(JsonNode node) {
+        if (!node.isArray()) {
+            throw new BadEventException("'disks' must be an array, not " + describe(node));
+        }
+        List<DiskSpec> disks = new ArrayList<>();
+        int i = 0;
+        for (JsonNode disk : node) {
+            String where = "disks[" + i++ + "]";
+            if (!disk.isObject()) {
+                throw new BadEventException(where + " must be an object with 'target' and 'image', not " + describe(disk));
+            }
+            String target = Names.target(requiredText(disk, "target", where));
+            Path image = imagePath(requiredText(disk, "image", where), where + " (" + target + ")");
+            disks.add(new DiskSpec(target, image));
+        }
+        return disks;
+    }
+
+    /** Only the form of the path is checked here; allowed roots and existence are the image policy's job. */
+    static Path imagePath(String value, String where) {
+        if (value.indexOf('\0') >= 0) {
+            throw new BadEventException(where + ": image path contains a NUL byte");
+        }
+        Path path;
+        try {
+            path = Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new BadEventException(where + ": image path '" + Names.printable(value) + "' is not a valid path");
+        }
+        if (!path.isAbsolute()) {
+            throw new BadEventException(where + ": image path '" + Names.printable(value) + "' must be absolute");
+        }
+        if (!path.normalize().equals(path)) {
+            throw new BadEventException(where + ": image path '" + Names.printable(value) + "' must not contain '.' or '..'");
+        }
+        return path;
+    }
+
+    private static String eventId(String id) {
+        if (!EVENT_ID.matcher(id).matches()) {
+            throw new BadEventException("event id '" + Names.printable(id) + "' is not allowed (letters, digits and ._:- only)");
+        }
+        return id;
+    }
+
+    private static String requiredText(JsonNode node, String field) {
+        return requiredText(node, field, "event");
+    }
+
+    private static String requiredText(JsonNode node, String field, String where) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            throw new BadEventException(where + " has no '" + field + "'");
+        }
+        if (!value.isTextual()) {
+            throw new BadEventException(where + ": '" + field + "' must be a string, not " + describe(value));
+        }
+        return value.textValue();
+    }
+
+    private static Optional<String> optionalText(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return Optional.empty();
+        }
+        if (!value.isTextual()) {
+            throw new BadEventException("event: '" + field + "' must be a string, not " + describe(value));
+        }
+        return Optional.of(value.textValue());
+    }
+
+    private static String describe(JsonNode node) {
+        if (node == null || node.getNodeType() == JsonNodeType.MISSING) {
+            return "nothing";
+        }
+        return switch (node.getNodeType()) {
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case STRING -> "a string";
+            case NULL -> "null";
+            default -> node.getNodeType().name().toLowerCase();
+        };
+    }
+
+    private static String digest(byte[] json) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(json);
+            return "sha256-" + HexFormat.of().formatHex(hash, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    /** For tests and callers that hold a String. */
+    public BackupEvent parse(String json) {
+        return parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,107 @@
+package dev.coldcopy.event;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class EventParserTest {
+
+    private final EventParser parser = new EventParser();
+
+    @Test
+    void readsAStoppedEvent() {
+        BackupEvent e = parser.parse("""
+                {"event":"stopped","vm":"web-1","disks":[{"target":"vda","image":"/vms/web-1.qcow2"},
+                 {"target":"vdb","image":"/vms/web-1-data.qcow2"}],"checkpoint":"libvirt-cp1","future":"ignored"}""");
+        assertThat(e.vm()).isEqualTo("web-1");
+        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/vms/web-1.qcow2")),
+                new DiskSpec("vdb", Path.of("/vms/web-1-data.qcow2")));
+        assertThat(e.checkpoint()).contains("libvirt-cp1");
+        assertThat(e.id()).startsWith("sha256-");
+    }
+
+    @Test
+    void sameContentSameIdAndExplicitIdWins() {
+        String json = "{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"vda\",\"image\":\"/x.qcow2\"}]}";
+        assertThat(parser.parse(json).id()).isEqualTo(parser.parse(json).id());
+        String withId = json.replace("{\"event\"", "{\"id\":\"evt-42\",\"event\"");
+        assertThat(parser.parse(withId).id()).isEqualTo("evt-42");
+    }
+
+    @Test
+    void readsDisksFromDomainXml() {
+        String xml = """
+                <domain type='kvm'><name>db</name><devices>
+                  <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+                    <source file='/vms/db.qcow2'/><target dev='vda' bus='virtio'/></disk>
+                  <disk type='file' device='cdrom'><driver name='qemu' type='raw'/>
+                    <source file='/iso/debian.iso'/><target dev='sda'/></disk>
+                  <disk type='file' device='disk'><driver name='qemu' type='raw'/>
+                    <source file='/vms/scratch.img'/><target dev='vdc'/></disk>
+                  <disk type='network' device='disk'><driver name='qemu' type='qcow2'/>
+                    <source protocol='nbd' name='x'/><target dev='vdd'/></disk>
+                </devices></domain>""";
+        String json = "{\"event\":\"stopped\",\"domainXml\":" + quote(xml) + "}";
+        BackupEvent e = parser.parse(json);
+        assertThat(e.vm()).isEqualTo("db");
+        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/vms/db.qcow2")));
+    }
+
+    static Stream<Arguments> badEvents() {
+        String disk = "[{\"target\":\"vda\",\"image\":\"/vms/a.qcow2\"}]";
+        return Stream.of(
+                Arguments.of("", "event is empty"),
+                Arguments.of("{\"event\":\"stopped\",", "not valid JSON"),
+                Arguments.of("[1,2]", "must be a JSON object, not an array"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":" + disk + "} trailing", "not valid JSON"),
+                Arguments.of("{\"vm\":\"a\",\"disks\":" + disk + "}", "has no 'event'"),
+                Arguments.of("{\"event\":\"started\",\"vm\":\"a\",\"disks\":" + disk + "}", "'started' is not handled"),
+                Arguments.of("{\"event\":\"stopped\",\"disks\":" + disk + "}", "has no 'vm'"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":42,\"disks\":" + disk + "}", "'vm' must be a string, not a number"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a;rm -rf /\",\"disks\":" + disk + "}", "vm 'a;rm -rf /' is not allowed"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"$(reboot)\",\"disks\":" + disk + "}", "is not allowed"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\"}", "has no 'disks'"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[]}", "lists no disks"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":{\"vda\":\"/x\"}}", "'disks' must be an array, not an object"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[\"/vms/a.qcow2\"]}", "disks[0] must be an object"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"image\":\"/vms/a.qcow2\"}]}", "disks[0] has no 'target'"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"vda\"}]}", "disks[0] has no 'image'"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"vda\",\"image\":7}]}", "'image' must be a string, not a number"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"../x\",\"image\":\"/a\"}]}", "disk target '../x' is not allowed"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"vda\",\"image\":\"vms/a.qcow2\"}]}", "must be absolute"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"vda\",\"image\":\"/vms/../etc/shadow\"}]}", "must not contain '.' or '..'"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"vda\",\"image\":\"/a\"},{\"target\":\"vda\",\"image\":\"/b\"}]}", "appears twice"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":" + disk + ",\"checkpoint\":\"x y\"}", "checkpoint 'x y' is not allowed"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":" + disk + ",\"checkpoint\":[]}", "'checkpoint' must be a string"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"a\",\"vm\":\"b\",\"disks\":" + disk + "}", "Duplicate field 'vm'"),
+                Arguments.of("{\"event\":\"stopped\",\"domainXml\":\"<domain><name>x</name>\"}", "domainXml is not valid XML"),
+                Arguments.of("{\"event\":\"stopped\",\"domainXml\":" + quote("<!DOCTYPE d [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><domain><name>&e;</name></domain>") + "}", "domainXml is not valid XML"),
+                Arguments.of("{\"event\":\"stopped\",\"vm\":\"b\",\"domainXml\":\"<domain><name>x</name></domain>\"}", "is for 'x'"),
+                Arguments.of("{\"event\":\"stopped\",\"id\":\"../../x\",\"vm\":\"a\",\"disks\":" + disk + "}", "event id '../../x' is not allowed"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("badEvents")
+    void refusesBadEventsWithOneLineReason(String json, String reason) {
+        assertThatThrownBy(() -> parser.parse(json))
+                .isInstanceOf(BadEventException.class)
+                .hasMessageContaining(reason)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @Test
+    void refusesOversizeEvents() {
+        byte[] big = new byte[EventParser.MAX_EVENT_BYTES + 1];
+        assertThatThrownBy(() -> parser.parse(big)).hasMessageContaining("more than the");
+    }
+
+    private static String quote(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+    }
+}
