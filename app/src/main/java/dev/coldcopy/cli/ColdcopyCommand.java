@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "Incremental backups of stopped QEMU/KVM virtual machines.",
         subcommands = {
+            RunCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class ColdcopyCommand implements Runnable {

@@ -1,0 +1,66 @@
+package dev.coldcopy.service;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.camel.main.Main;
+
+/**
+ * Builds the coldcopy service on Camel Main: the embedded defaults ({@code config/application.properties}
+ * and the YAML routes in the jar), overridden by a configuration directory (its
+ * {@code application.properties}, {@code application-PROFILE.properties} and a {@code routes/} folder of
+ * YAML routes that replace the embedded ones), then by system properties and environment variables.
+ */
+public final class ColdcopyMain {
+
+    private final Optional<Path> configDir;
+    private final List<String> profiles;
+    private final Map<String, String> overrides;
+
+    public ColdcopyMain(Optional<Path> configDir, List<String> profiles, Map<String, String> overrides) {
+        this.configDir = configDir;
+        this.profiles = List.copyOf(profiles);
+        this.overrides = Map.copyOf(overrides);
+    }
+
+    public Main build() {
+        Main main = new Main();
+        main.setPropertyPlaceholderLocations(String.join(",", propertyLocations()));
+        Properties initial = new Properties();
+        initial.setProperty("coldcopy.home", ServiceHome.resolve().toString());
+        initial.setProperty("camel.main.routesIncludePattern", routesPattern());
+        main.setInitialProperties(initial);
+        Properties override = new Properties();
+        override.putAll(overrides);
+        main.setOverrideProperties(override);
+        ServiceBeans.bindAll(main);
+        return main;
+    }
+
+    List<String> propertyLocations() {
+        List<String> locations = new ArrayList<>();
+        locations.add("classpath:config/application.properties");
+        for (String profile : profiles) {
+            locations.add("classpath:config/application-" + profile + ".properties;optional=true");
+        }
+        configDir.ifPresent(dir -> {
+            locations.add("file:" + dir.resolve("application.properties") + ";optional=true");
+            for (String profile : profiles) {
+                locations.add("file:" + dir.resolve("application-" + profile + ".properties") + ";optional=true");
+            }
+        });
+        return locations;
+    }
+
+    /** Routes on disk replace the embedded ones as a whole, so a user's edit is never merged with a stale copy. */
+    String routesPattern() {
+        if (configDir.isPresent() && Files.isDirectory(configDir.get().resolve("routes"))) {
+            return "file:" + configDir.get().resolve("routes") + "/*.yaml";
+        }
+        return "classpath:routes/*.yaml";
+    }
+}

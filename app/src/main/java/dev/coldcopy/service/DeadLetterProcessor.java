@@ -1,0 +1,61 @@
+package dev.coldcopy.service;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.UUID;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/**
+ * Builds the dead-letter entry for an event that cannot be processed: one JSON document with the
+ * one-line reason, where the event came from, and the event itself (as text when it is text), named
+ * so that entries sort by time. Expects the original event as the body.
+ */
+public final class DeadLetterProcessor implements Processor {
+    static final int MAX_EVENT_CHARS = 64 * 1024;
+    private static final DateTimeFormatter STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+    private final ObjectMapper mapper = new ObjectMapper();
+
+    @Override
+    public void process(Exchange exchange) throws Exception {
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        String reason = Reasons.oneLine(cause);
+        Instant now = Instant.now();
+        ObjectNode entry = mapper.createObjectNode();
+        entry.put("reason", reason);
+        entry.put("failedAt", now.toString());
+        String eventId = exchange.getMessage().getHeader(ColdcopyHeaders.EVENT_ID, String.class);
+        if (eventId != null) {
+            entry.put("eventId", eventId);
+        }
+        String source = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
+        entry.put("source", source != null ? "spool:" + source : exchange.getFromRouteId());
+        byte[] raw = exchange.getMessage().getBody(byte[].class);
+        if (raw != null) {
+            entry.put("event", text(raw));
+        }
+        exchange.getMessage().setHeader(ColdcopyHeaders.REASON, reason);
+        exchange.getMessage().setHeader(Exchange.FILE_NAME,
+                STAMP.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8) + ".json");
+        exchange.getMessage().setBody(mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
+    }
+
+    private static String text(byte[] raw) {
+        try {
+            String s = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(raw)).toString();
+            return s.length() > MAX_EVENT_CHARS ? s.substring(0, MAX_EVENT_CHARS) + "...(truncated)" : s;
+        } catch (CharacterCodingException e) {
+            return "(" + raw.length + " bytes, not UTF-8 text)";
+        }
+    }
+}

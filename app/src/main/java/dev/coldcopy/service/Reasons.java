@@ -1,0 +1,28 @@
+package dev.coldcopy.service;
+
+/** One-line reasons for failures, as users and dead-letter readers see them. */
+public final class Reasons {
+    private Reasons() {}
+
+    /** The most specific non-empty message in the cause chain, on one line, without the class name noise. */
+    public static String oneLine(Throwable t) {
+        if (t == null) {
+            return "unknown failure";
+        }
+        Throwable current = t;
+        // Camel wraps processor failures; the user's reason is the innermost meaningful message.
+        while (current.getCause() != null && current.getCause() != current
+                && (current instanceof org.apache.camel.CamelExecutionException
+                        || current instanceof org.apache.camel.RuntimeCamelException
+                        || current instanceof java.util.concurrent.CompletionException
+                        || current instanceof java.util.concurrent.ExecutionException
+                        || current.getMessage() == null || current.getMessage().isBlank())) {
+            current = current.getCause();
+        }
+        String message = current.getMessage();
+        if (message == null || message.isBlank()) {
+            message = current.getClass().getSimpleName();
+        }
+        return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
+    }
+}
