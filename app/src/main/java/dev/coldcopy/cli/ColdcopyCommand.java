@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Incremental backups of stopped QEMU/KVM virtual machines.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            MapCommand.class,
         })
 public final class ColdcopyCommand implements Runnable {
 
