@@ -6,7 +6,9 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -18,7 +20,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>At most {@code readAhead} chunks are buffered or being read beyond the one last returned, so memory
  * stays at about {@code (readAhead + 1) * chunkSize} however large the export. ZERO chunks are never
- * read. With zero detection, a DATA chunk that came back all zero is returned as ZERO (body null).
+ * read. With zero detection, a DATA chunk that came back all zero is returned as ZERO (body null), and
+ * one holding a run of at least {@link #MIN_ZERO_RUN} zero bytes (in 4 KiB blocks aligned to the export)
+ * is returned as several chunks: data, zero, data...
  *
  * <p>The iterator closes its resource (normally the NBD connection) when it is exhausted, when a read
  * fails, or when {@link #close()} is called, whichever comes first. Read failures surface from
@@ -30,6 +34,11 @@ public final class NbdChunkIterator implements Iterator<NbdChunk>, Closeable {
 
     private record Pending(ChunkRange range, byte[] data, CompletableFuture<Void> read) {}
 
+    private record Piece(long offset, int length, NbdChunkKind kind, byte[] data) {}
+
+    /** Zero runs inside a read chunk shorter than this stay data (see {@link ZeroDetector#split}). */
+    public static final int MIN_ZERO_RUN = 64 * 1024;
+
     private final Iterator<ChunkRange> plan;
     private final RangeReader reader;
     private final long exportSize;
@@ -38,6 +47,7 @@ public final class NbdChunkIterator implements Iterator<NbdChunk>, Closeable {
     private final boolean emptyMarker;
     private final AutoCloseable resource;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private final ArrayDeque<Piece> ready = new ArrayDeque<>();
     private long index;
     private boolean closed;
     private boolean markerDue;
@@ -73,7 +83,7 @@ public final class NbdChunkIterator implements Iterator<NbdChunk>, Closeable {
             return false;
         }
         fill();
-        if (!pending.isEmpty()) {
+        if (!pending.isEmpty() || !ready.isEmpty()) {
             return true;
         }
         if (emptyMarker && index == 0) {
@@ -96,25 +106,44 @@ public final class NbdChunkIterator implements Iterator<NbdChunk>, Closeable {
             close();
             return marker;
         }
-        Pending p = pending.poll();
-        fill(); // keep the reads ahead going while the caller works on this chunk
-        byte[] data = await(p);
-        NbdChunkKind kind = p.range().kind();
-        if (kind == NbdChunkKind.DATA && zeroDetect && ZeroDetector.isZero(data)) {
-            kind = NbdChunkKind.ZERO;
-            data = null;
+        if (ready.isEmpty()) {
+            Pending p = pending.poll();
+            fill(); // keep the reads ahead going while the caller works on this chunk
+            expand(p, await(p));
         }
-        if (kind == NbdChunkKind.DATA) {
-            dataBytes += p.range().length();
+        Piece piece = ready.poll();
+        if (piece.kind() == NbdChunkKind.DATA) {
+            dataBytes += piece.length();
         } else {
-            zeroBytes += p.range().length();
+            zeroBytes += piece.length();
         }
-        boolean last = pending.isEmpty() && !planHasNext();
-        NbdChunk chunk = new NbdChunk(index++, p.range().offset(), p.range().length(), kind, data, last, exportSize);
+        boolean last = ready.isEmpty() && pending.isEmpty() && !planHasNext();
+        NbdChunk chunk = new NbdChunk(index++, piece.offset(), piece.length(), piece.kind(), piece.data(), last, exportSize);
         if (last) {
             close();
         }
         return chunk;
+    }
+
+    /** A read chunk becomes one piece, or several when zero detection finds long zero runs in it. */
+    private void expand(Pending p, byte[] data) {
+        ChunkRange range = p.range();
+        if (range.kind() != NbdChunkKind.DATA || !zeroDetect) {
+            ready.add(new Piece(range.offset(), range.length(), range.kind(), data));
+            return;
+        }
+        List<int[]> runs = ZeroDetector.split(data, range.offset(), MIN_ZERO_RUN);
+        if (runs.size() == 1) {
+            boolean zero = runs.get(0)[2] == 1;
+            ready.add(new Piece(range.offset(), range.length(), zero ? NbdChunkKind.ZERO : NbdChunkKind.DATA,
+                    zero ? null : data));
+            return;
+        }
+        for (int[] r : runs) {
+            boolean zero = r[2] == 1;
+            ready.add(new Piece(range.offset() + r[0], r[1] - r[0], zero ? NbdChunkKind.ZERO : NbdChunkKind.DATA,
+                    zero ? null : Arrays.copyOfRange(data, r[0], r[1])));
+        }
     }
 
     /** The most chunks ever buffered or in flight at once (never above readAhead). */
@@ -143,6 +172,7 @@ public final class NbdChunkIterator implements Iterator<NbdChunk>, Closeable {
             return;
         }
         closed = true;
+        ready.clear();
         pending.clear(); // reads still in flight fail or finish when the resource closes; nobody waits on them
         if (resource != null) {
             try {
