@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             RunCommand.class,
             CommandLine.HelpCommand.class,
+            MapCommand.class,
         })
 public final class ColdcopyCommand implements Runnable {
 

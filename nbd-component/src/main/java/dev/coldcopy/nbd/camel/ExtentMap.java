@@ -1,0 +1,97 @@
+package dev.coldcopy.nbd.camel;
+
+import dev.coldcopy.nbd.protocol.Extent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Extent maps printed the way {@code nbdinfo --map[=CONTEXT] [--json]} prints them (libnbd 1.14), so
+ * that the two can be compared line for line. Pure logic.
+ */
+public final class ExtentMap {
+
+    public static final String BASE_ALLOCATION = "base:allocation";
+    public static final String QEMU_DIRTY_BITMAP_PREFIX = "qemu:dirty-bitmap:";
+    public static final String QEMU_ALLOCATION_DEPTH = "qemu:allocation-depth";
+
+    private ExtentMap() {}
+
+    /** Merges adjacent extents with equal flags (the server may split a run at arbitrary places). */
+    public static List<Extent> merge(List<Extent> extents) {
+        List<Extent> out = new ArrayList<>(extents.size());
+        for (Extent e : extents) {
+            if (e.length() == 0) {
+                continue;
+            }
+            Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
+            if (last != null && last.flags() == e.flags() && last.end() == e.offset()) {
+                out.set(out.size() - 1, new Extent(last.offset(), last.length() + e.length(), last.flags()));
+            } else {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    /** The words nbdinfo uses for a flag value of a context, or null when it has none. */
+    public static String describe(String context, int flags) {
+        if (BASE_ALLOCATION.equals(context)) {
+            return switch (flags) {
+                case 0 -> "data";
+                case 1 -> "hole";
+                case 2 -> "zero";
+                case 3 -> "hole,zero";
+                default -> null;
+            };
+        }
+        if (context.startsWith(QEMU_DIRTY_BITMAP_PREFIX)) {
+            return switch (flags) {
+                case 0 -> "clean";
+                case 1 -> "dirty";
+                default -> null;
+            };
+        }
+        if (QEMU_ALLOCATION_DEPTH.equals(context)) {
+            return switch (flags) {
+                case 0 -> "absent";
+                case 1 -> "local";
+                default -> "backing depth " + Integer.toUnsignedString(flags);
+            };
+        }
+        return null;
+    }
+
+    /** One line per extent: {@code offset length flags description}, columns as nbdinfo aligns them. */
+    public static String toText(String context, List<Extent> extents) {
+        StringBuilder sb = new StringBuilder();
+        for (Extent e : extents) {
+            sb.append(String.format(Locale.ROOT, "%10d  %10d  %3s", e.offset(), e.length(),
+                    Integer.toUnsignedString(e.flags())));
+            String description = describe(context, e.flags());
+            if (description != null) {
+                sb.append("  ").append(description);
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** A JSON array of {@code {offset, length, type, description}} objects, laid out as nbdinfo does. */
+    public static String toJson(String context, List<Extent> extents) {
+        StringBuilder sb = new StringBuilder("[\n");
+        for (int i = 0; i < extents.size(); i++) {
+            Extent e = extents.get(i);
+            sb.append("{ \"offset\": ").append(e.offset())
+              .append(", \"length\": ").append(e.length())
+              .append(", \"type\": ").append(Integer.toUnsignedString(e.flags()));
+            String description = describe(context, e.flags());
+            if (description != null) {
+                // descriptions are fixed ASCII words: nothing to escape
+                sb.append(", \"description\": \"").append(description).append('"');
+            }
+            sb.append('}').append(i + 1 < extents.size() ? ",\n" : "\n");
+        }
+        return sb.append("]\n").toString();
+    }
+}

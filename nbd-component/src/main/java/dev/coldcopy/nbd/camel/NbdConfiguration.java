@@ -1,0 +1,222 @@
+package dev.coldcopy.nbd.camel;
+
+import dev.coldcopy.nbd.protocol.NbdUri;
+import java.nio.file.Path;
+import org.apache.camel.RuntimeCamelException;
+import org.apache.camel.spi.Metadata;
+import org.apache.camel.spi.UriParam;
+import org.apache.camel.spi.UriParams;
+import org.apache.camel.spi.UriPath;
+
+/** The options of an {@code nbd:} endpoint. */
+@UriParams
+public class NbdConfiguration implements Cloneable {
+
+    public static final long DEFAULT_CHUNK_SIZE = 4L * 1024 * 1024;
+
+    /**
+     * How the export is named: {@code unix} (options socket, exportName), {@code tcp} (host, port,
+     * exportName, tls) or {@code uri} (option uri holds a whole NBD URI, e.g.
+     * {@code uri=RAW(nbd+unix:///vda?socket=/run/x.sock)}).
+     */
+    @UriPath(enums = "unix,tcp,uri")
+    @Metadata(required = true)
+    private String transport;
+
+    /** Path of the server's Unix socket (transport unix). */
+    @UriParam(label = "common")
+    private String socket;
+
+    /** Server host name or address (transport tcp). */
+    @UriParam(label = "common")
+    private String host;
+
+    /** Server port (transport tcp). */
+    @UriParam(label = "common", defaultValue = "10809")
+    private int port = 10809;
+
+    /** Export name; qemu-nbd without -x serves the empty name. */
+    @UriParam(label = "common", defaultValue = "")
+    private String exportName = "";
+
+    /** Use TLS (nbds://) over TCP; the JVM's default SSLContext verifies the server. */
+    @UriParam(label = "security", defaultValue = "false")
+    private boolean tls;
+
+    /**
+     * A full NBD URI (transport uri): {@code nbd://host[:port]/export}, {@code nbds://host[:port]/export} or
+     * {@code nbd+unix:///export?socket=PATH}. Wrap it in RAW(...) inside a Camel URI.
+     */
+    @UriParam(label = "common")
+    private String uri;
+
+    /**
+     * The meta context to follow: {@code base:allocation} (default), {@code qemu:dirty-bitmap:NAME}, or
+     * {@code qemu:allocation-depth} (extents only). base:allocation is always negotiated as well when the
+     * server offers it, to skip zero ranges without reading them.
+     */
+    @UriParam(label = "common", defaultValue = "base:allocation")
+    private String metaContext = "base:allocation";
+
+    /**
+     * Read only the ranges marked dirty (bit 0) in metaContext. Unset means: true when metaContext is a
+     * {@code qemu:dirty-bitmap:} context, false otherwise.
+     */
+    @UriParam(label = "common")
+    private Boolean dirtyOnly;
+
+    /**
+     * Largest chunk in bytes; chunks never cross a multiple of it, so a repository can align to it. A
+     * multiple of 4096 up to 256 MiB.
+     */
+    @UriParam(label = "common", defaultValue = "4194304")
+    private long chunkSize = DEFAULT_CHUNK_SIZE;
+
+    /**
+     * Chunks read ahead of the one being processed; memory is about (readAhead + 1) x chunkSize however large
+     * the export.
+     */
+    @UriParam(label = "common", defaultValue = "4")
+    private int readAhead = 4;
+
+    /** NBD requests in flight per connection. */
+    @UriParam(label = "advanced", defaultValue = "64")
+    private int maxInFlight = 64;
+
+    /** Connections to open; more than 1 is used only when the server advertises multi-conn. */
+    @UriParam(label = "advanced", defaultValue = "1")
+    private int connections = 1;
+
+    /** Largest single NBD read request in bytes (also capped by the server's maximum block size). */
+    @UriParam(label = "advanced", defaultValue = "262144")
+    private int readRequestSize = 256 * 1024;
+
+    /** Report DATA chunks that read as all zero as ZERO chunks (body null), as nbdcopy does. */
+    @UriParam(label = "common", defaultValue = "true")
+    private boolean zeroDetect = true;
+
+    /** Connect (and handshake) timeout in milliseconds. */
+    @UriParam(label = "advanced", defaultValue = "10000")
+    private long connectTimeout = 10_000;
+
+    /** A request not answered within this many milliseconds fails, and so does its connection. */
+    @UriParam(label = "advanced", defaultValue = "60000")
+    private long ioTimeout = 60_000;
+
+    /** Producer operation. */
+    @UriParam(label = "producer", defaultValue = "chunks")
+    private NbdOperations operation = NbdOperations.chunks;
+
+    /**
+     * For the chunks operation: {@code message} makes the iterator yield Camel messages (body bytes plus
+     * the chunk headers, and the incoming headers), {@code chunk} yields {@link NbdChunk} records.
+     */
+    @UriParam(label = "producer", enums = "message,chunk", defaultValue = "message")
+    private String outputType = "message";
+
+    /** For write: ask the server to make each write durable before replying (NBD_CMD_FLAG_FUA). */
+    @UriParam(label = "producer", defaultValue = "false")
+    private boolean fua;
+
+    /** The export this configuration names, or null when nothing names one (a producer may get a header). */
+    public NbdUri toNbdUri() {
+        if (transport == null) {
+            throw new IllegalArgumentException("nbd: endpoint needs a transport: nbd:unix, nbd:tcp or nbd:uri");
+        }
+        switch (transport) {
+            case "unix":
+                if (socket == null || socket.isBlank()) {
+                    return null;
+                }
+                return NbdUri.unix(Path.of(socket), exportName);
+            case "tcp":
+                if (host == null || host.isBlank()) {
+                    return null;
+                }
+                if (port < 1 || port > 65535) {
+                    throw new IllegalArgumentException("nbd: port must be 1-65535, got " + port);
+                }
+                return new NbdUri(NbdUri.Transport.TCP, host, port, null, exportName, tls);
+            case "uri":
+                return uri == null || uri.isBlank() ? null : NbdUri.parse(uri);
+            default:
+                throw new IllegalArgumentException("nbd: unknown transport '" + transport
+                        + "' (use nbd:unix?socket=..., nbd:tcp?host=... or nbd:uri?uri=RAW(nbd://...))");
+        }
+    }
+
+    /** Whether only dirty ranges are read, resolving the "unset" default. */
+    public boolean effectiveDirtyOnly() {
+        if (dirtyOnly != null) {
+            return dirtyOnly;
+        }
+        return metaContext != null && metaContext.startsWith(ExtentMap.QEMU_DIRTY_BITMAP_PREFIX);
+    }
+
+    /** Rejects inconsistent options with a clear reason. */
+    public void validate() {
+        ChunkPlanner.checkChunkSize(chunkSize);
+        if (readAhead < 1) {
+            throw new IllegalArgumentException("nbd: readAhead must be at least 1, got " + readAhead);
+        }
+        if (maxInFlight < 1 || connections < 1 || readRequestSize < 512) {
+            throw new IllegalArgumentException("nbd: maxInFlight and connections must be at least 1, readRequestSize at least 512");
+        }
+        if (metaContext == null || metaContext.isBlank()) {
+            throw new IllegalArgumentException("nbd: metaContext must not be empty");
+        }
+        if (effectiveDirtyOnly() && ExtentMap.BASE_ALLOCATION.equals(metaContext)) {
+            throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext "
+                    + "(e.g. qemu:dirty-bitmap:NAME), not base:allocation");
+        }
+    }
+
+    public NbdConfiguration copy() {
+        try {
+            return (NbdConfiguration) clone();
+        } catch (CloneNotSupportedException e) {
+            throw new RuntimeCamelException(e);
+        }
+    }
+
+    public String getTransport() { return transport; }
+    public void setTransport(String transport) { this.transport = transport; }
+    public String getSocket() { return socket; }
+    public void setSocket(String socket) { this.socket = socket; }
+    public String getHost() { return host; }
+    public void setHost(String host) { this.host = host; }
+    public int getPort() { return port; }
+    public void setPort(int port) { this.port = port; }
+    public String getExportName() { return exportName; }
+    public void setExportName(String exportName) { this.exportName = exportName == null ? "" : exportName; }
+    public boolean isTls() { return tls; }
+    public void setTls(boolean tls) { this.tls = tls; }
+    public String getUri() { return uri; }
+    public void setUri(String uri) { this.uri = uri; }
+    public String getMetaContext() { return metaContext; }
+    public void setMetaContext(String metaContext) { this.metaContext = metaContext; }
+    public Boolean getDirtyOnly() { return dirtyOnly; }
+    public void setDirtyOnly(Boolean dirtyOnly) { this.dirtyOnly = dirtyOnly; }
+    public long getChunkSize() { return chunkSize; }
+    public void setChunkSize(long chunkSize) { this.chunkSize = chunkSize; }
+    public int getReadAhead() { return readAhead; }
+    public void setReadAhead(int readAhead) { this.readAhead = readAhead; }
+    public int getMaxInFlight() { return maxInFlight; }
+    public void setMaxInFlight(int maxInFlight) { this.maxInFlight = maxInFlight; }
+    public int getConnections() { return connections; }
+    public void setConnections(int connections) { this.connections = connections; }
+    public int getReadRequestSize() { return readRequestSize; }
+    public void setReadRequestSize(int readRequestSize) { this.readRequestSize = readRequestSize; }
+    public boolean isZeroDetect() { return zeroDetect; }
+    public void setZeroDetect(boolean zeroDetect) { this.zeroDetect = zeroDetect; }
+    public long getConnectTimeout() { return connectTimeout; }
+    public void setConnectTimeout(long connectTimeout) { this.connectTimeout = connectTimeout; }
+    public long getIoTimeout() { return ioTimeout; }
+    public void setIoTimeout(long ioTimeout) { this.ioTimeout = ioTimeout; }
+    public NbdOperations getOperation() { return operation; }
+    public void setOperation(NbdOperations operation) { this.operation = operation; }
+    public String getOutputType() { return outputType; }
+    public void setOutputType(String outputType) { this.outputType = outputType; }
+    public boolean isFua() { return fua; }
+    public void setFua(boolean fua) { this.fua = fua; }
+}

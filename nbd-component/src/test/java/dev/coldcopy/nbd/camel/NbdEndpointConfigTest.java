@@ -1,0 +1,80 @@
+package dev.coldcopy.nbd.camel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.coldcopy.nbd.protocol.NbdUri;
+import java.nio.file.Path;
+import org.apache.camel.CamelContext;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Endpoint URIs and options, discovered through the nbd scheme as any Camel app would. */
+class NbdEndpointConfigTest {
+
+    CamelContext context;
+
+    @BeforeEach
+    void start() {
+        context = new DefaultCamelContext();
+        context.start();
+    }
+
+    @AfterEach
+    void stop() {
+        context.stop();
+    }
+
+    @Test
+    void unixEndpointBindsEveryOption() {
+        NbdEndpoint e = context.getEndpoint("nbd:unix?socket=/run/x.sock&exportName=vda&metaContext=qemu:dirty-bitmap:b1"
+                + "&chunkSize=1048576&readAhead=8&maxInFlight=32&connections=2&zeroDetect=false&operation=extents"
+                + "&repeatCount=3&delay=1000", NbdEndpoint.class);
+        NbdConfiguration c = e.getConfiguration();
+        assertThat(e.exportUri()).isEqualTo(NbdUri.unix(Path.of("/run/x.sock"), "vda"));
+        assertThat(c.getMetaContext()).isEqualTo("qemu:dirty-bitmap:b1");
+        assertThat(c.effectiveDirtyOnly()).as("dirty-bitmap context implies dirtyOnly").isTrue();
+        assertThat(c.getChunkSize()).isEqualTo(1048576);
+        assertThat(c.getReadAhead()).isEqualTo(8);
+        assertThat(c.getMaxInFlight()).isEqualTo(32);
+        assertThat(c.getConnections()).isEqualTo(2);
+        assertThat(c.isZeroDetect()).isFalse();
+        assertThat(c.getOperation()).isEqualTo(NbdOperations.extents);
+        assertThat(e.getRepeatCount()).isEqualTo(3);
+        assertThat(e.getDelay()).isEqualTo(1000);
+    }
+
+    @Test
+    void defaults() {
+        NbdEndpoint e = context.getEndpoint("nbd:tcp?host=127.0.0.1", NbdEndpoint.class);
+        NbdConfiguration c = e.getConfiguration();
+        assertThat(e.exportUri()).isEqualTo(new NbdUri(NbdUri.Transport.TCP, "127.0.0.1", 10809, null, "", false));
+        assertThat(c.getMetaContext()).isEqualTo("base:allocation");
+        assertThat(c.effectiveDirtyOnly()).isFalse();
+        assertThat(c.getChunkSize()).isEqualTo(4 * 1024 * 1024);
+        assertThat(c.getReadAhead()).isEqualTo(4);
+        assertThat(c.isZeroDetect()).isTrue();
+        assertThat(c.getOperation()).isEqualTo(NbdOperations.chunks);
+        assertThat(e.getRepeatCount()).as("the consumer reads once by default").isEqualTo(1);
+    }
+
+    @Test
+    void producerEndpointMayLeaveTheExportToAHeader() {
+        NbdEndpoint e = context.getEndpoint("nbd:uri?operation=info", NbdEndpoint.class);
+        assertThat(e.exportUri()).isNull();
+    }
+
+    @Test
+    void badOptionsFailWithAReason() {
+        assertThatThrownBy(() -> context.getEndpoint("nbd:unix?socket=/x&chunkSize=1000"))
+                .hasStackTraceContaining("chunkSize must be a multiple of 4096");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:carrier-pigeon?socket=/x"))
+                .hasStackTraceContaining("unknown transport 'carrier-pigeon'");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:unix?socket=/x&dirtyOnly=true"))
+                .hasStackTraceContaining("dirtyOnly needs a dirty-bitmap metaContext");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:unix?socket=/x&noSuchOption=1"))
+                .hasStackTraceContaining("noSuchOption");
+    }
+}
