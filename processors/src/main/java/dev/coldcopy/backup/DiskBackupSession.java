@@ -1,0 +1,86 @@
+package dev.coldcopy.backup;
+
+import java.time.Duration;
+import java.util.Optional;
+
+import dev.coldcopy.checkpoint.BackupPlan;
+import dev.coldcopy.checkpoint.CheckpointJournal;
+import dev.coldcopy.checkpoint.CheckpointRotation;
+import dev.coldcopy.qemu.BackingChain;
+import dev.coldcopy.qemu.ExportServer;
+import dev.coldcopy.qemu.QemuTools;
+import dev.coldcopy.qemu.RunningExport;
+
+/**
+ * Everything one disk's backup holds, in the right order: the disk lock, then the checkpoint rotation (new
+ * bitmap added while nothing holds the image), then the export. {@link #close()} releases them in reverse:
+ * export stopped, then the rotation applied (old checkpoints removed if {@link #commit() committed}, the
+ * new one removed otherwise), then the lock. For callers that cannot use try-with-resources across steps
+ * (a Camel route keeps it in an exchange property).
+ */
+public final class DiskBackupSession implements AutoCloseable {
+
+    private final DiskLock lock;
+    private final CheckpointRotation rotation;
+    private final RunningExport export;
+    private final BackupPlan plan;
+
+    private DiskBackupSession(DiskLock lock, CheckpointRotation rotation, RunningExport export, BackupPlan plan) {
+        this.lock = lock;
+        this.rotation = rotation;
+        this.export = export;
+        this.plan = plan;
+    }
+
+    /** Locks the disk, adds the next checkpoint, starts the export; on any failure undoes what it did and rethrows. */
+    public static DiskBackupSession open(DiskLocks locks, Duration lockTimeout, QemuTools tools, CheckpointJournal journal,
+            ExportServer exports, BackingChain chain, BackupPlan plan) {
+        DiskLock lock = locks.lock(chain.top().path(), lockTimeout);
+        CheckpointRotation rotation = null;
+        try {
+            rotation = CheckpointRotation.begin(tools, journal, chain, plan);
+            RunningExport export = exports.start(chain, plan);
+            return new DiskBackupSession(lock, rotation, export, plan);
+        } catch (RuntimeException e) {
+            if (rotation != null) {
+                rotation.close();
+            }
+            lock.close();
+            throw e;
+        }
+    }
+
+    public RunningExport export() {
+        return export;
+    }
+
+    public BackupPlan plan() {
+        return plan;
+    }
+
+    public Optional<String> createdCheckpoint() {
+        return rotation.createdCheckpoint();
+    }
+
+    /** The snapshot manifest is written: keep the new checkpoint, drop the older ones at close. */
+    public void commit() {
+        rotation.commit();
+    }
+
+    public boolean isCommitted() {
+        return rotation.isCommitted();
+    }
+
+    @Override
+    public void close() {
+        try {
+            export.close();
+        } finally {
+            try {
+                rotation.close();
+            } finally {
+                lock.close();
+            }
+        }
+    }
+}

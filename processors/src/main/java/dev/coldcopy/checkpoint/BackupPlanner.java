@@ -1,0 +1,75 @@
+package dev.coldcopy.checkpoint;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+
+import dev.coldcopy.qemu.BackingChain;
+import dev.coldcopy.qemu.Bitmap;
+import dev.coldcopy.security.Names;
+
+/**
+ * Decides full, incremental or delta for one disk. It never fails a backup because incremental is
+ * impossible (that is a full, with the reason), and never plans an incremental from an invalid bitmap.
+ * Pure logic: everything it needs is in the arguments.
+ */
+public final class BackupPlanner {
+
+    private BackupPlanner() {
+    }
+
+    /**
+     * @param chain               the disk as inspected now
+     * @param repositoryId        the repository's short id ({@link CheckpointNames#repositoryId})
+     * @param requestedCheckpoint a checkpoint named in the event (e.g. libvirt's), used instead of the previous one
+     * @param previous            what the repository's latest snapshot of this disk remembers
+     * @throws dev.coldcopy.security.NameRefusedException the requested checkpoint name is not acceptable
+     */
+    public static BackupPlan plan(BackingChain chain, String repositoryId, Optional<String> requestedCheckpoint,
+            Optional<PreviousBackup> previous, Clock clock) {
+        CheckpointNames.checkRepositoryId(repositoryId);
+        requestedCheckpoint = requestedCheckpoint.filter(s -> !s.isBlank()).map(Names::checkpoint);
+        Optional<String> next = chain.top().isQcow2()
+                ? Optional.of(CheckpointNames.next(repositoryId, clock,
+                        chain.top().bitmaps().stream().map(Bitmap::name).toList()))
+                : Optional.empty();
+
+        String base;
+        BackupKind kind;
+        if (requestedCheckpoint.isPresent()) {
+            base = requestedCheckpoint.get();
+            boolean ours = previous.filter(p -> base.equals(p.checkpointName())).isPresent();
+            kind = ours ? BackupKind.INCREMENTAL : BackupKind.DELTA;
+        } else if (previous.isEmpty()) {
+            return full(chain, repositoryId, next, "no previous backup in this repository (no checkpoint yet)");
+        } else if (!previous.get().createdCheckpoint()) {
+            return full(chain, repositoryId, next, "no checkpoint yet: the previous backup created none");
+        } else {
+            base = previous.get().checkpointName();
+            kind = BackupKind.INCREMENTAL;
+        }
+
+        BitmapValidation validation = BitmapValidation.of(chain, base);
+        if (!validation.valid()) {
+            String problem = validation.problem().get();
+            return full(chain, repositoryId, next, kind == BackupKind.DELTA
+                    ? "checkpoint " + base + " named in the event cannot be used: " + problem : problem);
+        }
+        if (previous.isPresent() && previous.get().virtualSize() != chain.virtualSize()) {
+            return full(chain, repositoryId, next, "size changed: the disk is " + chain.virtualSize()
+                    + " bytes, the previous backup saw " + previous.get().virtualSize() + " bytes");
+        }
+        List<String> where = validation.layers().stream().map(l -> l.path().getFileName().toString()).toList();
+        String reason = kind.label() + " from " + base + (kind == BackupKind.DELTA
+                ? " (a checkpoint coldcopy did not create for this repository)" : "")
+                + " merged over " + where.size() + (where.size() == 1 ? " layer " : " layers ") + where;
+        long granularity = chain.top().bitmap(base).map(Bitmap::granularity).orElse(0L);
+        return new BackupPlan(kind, Optional.of(base), validation.layers(), granularity, reason, next, repositoryId,
+                chain.virtualSize());
+    }
+
+    private static BackupPlan full(BackingChain chain, String repositoryId, Optional<String> next, String why) {
+        return new BackupPlan(BackupKind.FULL, Optional.empty(), List.of(), 0, "full: " + why, next, repositoryId,
+                chain.virtualSize());
+    }
+}

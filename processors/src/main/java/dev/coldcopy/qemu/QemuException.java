@@ -1,0 +1,16 @@
+package dev.coldcopy.qemu;
+
+/**
+ * A qemu program failed. The message names the program and carries qemu's own words (its stderr),
+ * so the one-line reason a user sees is the one qemu gave.
+ */
+public class QemuException extends RuntimeException {
+
+    public QemuException(String message) {
+        super(message);
+    }
+
+    public QemuException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
