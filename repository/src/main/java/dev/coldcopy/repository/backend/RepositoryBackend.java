@@ -1,0 +1,49 @@
+package dev.coldcopy.repository.backend;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * Object storage under a repository root, keyed by relative paths with '/' separators
+ * ({@code config}, {@code chunks/ab/ab12...}, {@code snapshots/vm/disk/ID}). Writes are delivered
+ * through a Camel endpoint ({@link #deliveryEndpointUri()}, the key in header {@link #keyHeader()});
+ * reads may use the component's client directly. Implementations are thread-safe.
+ */
+public interface RepositoryBackend extends AutoCloseable {
+
+    /** a printable description of where objects go, with no secrets */
+    String describe();
+
+    boolean exists(String key) throws IOException;
+
+    /** Stores an object, atomically where the backend allows (temporary name, then rename). */
+    void put(String key, byte[] data) throws IOException;
+
+    /** @throws dev.coldcopy.repository.ObjectNotFoundException if there is no such object */
+    byte[] get(String key) throws IOException;
+
+    /** every key below the prefix (recursive), in no particular order */
+    List<String> list(String prefix) throws IOException;
+
+    /** removes an object; no error if it is absent */
+    void delete(String key) throws IOException;
+
+    /**
+     * The Camel endpoint URI this backend writes to, usable in a route ({@code to:} / {@code toD:}) with
+     * the object's key in header {@link #keyHeader()}. It may hold credentials as RAW(...) values: print
+     * {@link dev.coldcopy.repository.RepositoryUri#redact(String)} of it, never the URI itself.
+     */
+    String deliveryEndpointUri();
+
+    /** the message header that carries the object key relative to the endpoint (CamelFileName, CamelAwsS3Key) */
+    String keyHeader();
+
+    /** the header value for a repository key (the S3 backend prepends its prefix) */
+    String keyHeaderValue(String key);
+
+    /** number of objects this backend instance has written (for statistics and tests) */
+    long putCount();
+
+    @Override
+    void close();
+}
