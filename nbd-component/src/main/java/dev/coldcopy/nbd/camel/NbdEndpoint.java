@@ -1,8 +1,6 @@
 package dev.coldcopy.nbd.camel;
 
-import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdUri;
-import java.util.List;
 import org.apache.camel.Category;
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
@@ -10,8 +8,6 @@ import org.apache.camel.Producer;
 import org.apache.camel.spi.UriEndpoint;
 import org.apache.camel.spi.UriParam;
 import org.apache.camel.support.ScheduledPollEndpoint;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * An NBD export. As a consumer it reads the export once per poll (by default exactly once: repeatCount=1)
@@ -22,12 +18,8 @@ import org.slf4j.LoggerFactory;
              category = {Category.FILE}, headersClass = NbdConstants.class)
 public class NbdEndpoint extends ScheduledPollEndpoint {
 
-    private static final Logger LOG = LoggerFactory.getLogger(NbdEndpoint.class);
-
     @UriParam
     private final NbdConfiguration configuration;
-    private NbdUri writerUri;
-    private NbdClient writer;
 
     public NbdEndpoint(String uri, NbdComponent component, NbdConfiguration configuration) {
         super(uri, component);
@@ -45,50 +37,9 @@ public class NbdEndpoint extends ScheduledPollEndpoint {
         return configuration.toNbdUri();
     }
 
-    /** Something to do on a connection. */
-    @FunctionalInterface
-    interface ClientAction {
-        void run(NbdClient client) throws Exception;
-    }
-
-    /**
-     * Runs an action on the endpoint's write connection, shared by every producer of this endpoint, so
-     * that {@code write} and a later {@code flush} in the same route use one connection (a writable
-     * qemu-nbd serves one client at a time unless started with --shared). The connection is opened on
-     * first use, replaced when the export changes, dropped after a failure, closed when the endpoint stops.
-     */
-    synchronized void withWriter(NbdUri uri, ClientAction action) throws Exception {
-        if (writer != null && !uri.equals(writerUri)) {
-            closeWriter();
-        }
-        if (writer == null) {
-            writer = NbdConnector.connect(uri, configuration, List.of());
-            writerUri = uri;
-        }
-        try {
-            action.run(writer);
-        } catch (Exception e) {
-            closeWriter();
-            throw e;
-        }
-    }
-
-    private synchronized void closeWriter() {
-        if (writer != null) {
-            try {
-                writer.close();
-            } catch (RuntimeException e) {
-                LOG.debug("closing NBD connection to {} failed: {}", writerUri, e.toString());
-            }
-            writer = null;
-            writerUri = null;
-        }
-    }
-
     @Override
-    protected void doStop() throws Exception {
-        closeWriter();
-        super.doStop();
+    public NbdComponent getComponent() {
+        return (NbdComponent) super.getComponent();
     }
 
     @Override

@@ -20,8 +20,9 @@ import org.apache.camel.support.DefaultProducer;
  *
  * <p>{@code chunks}, {@code extents} and {@code info} open a connection of their own ({@code chunks} hands
  * it to the iterator, which closes it when exhausted or closed). {@code write}, {@code writeZeroes} and
- * {@code flush} reuse the endpoint's write connection (see {@link NbdEndpoint#withWriter}), so a stream
- * of chunk writes does not reconnect for each chunk and a flush covers the writes before it.
+ * {@code flush} share one write connection per export across the whole component (see
+ * {@link NbdComponent#withWriter}), so a stream of chunk writes does not reconnect for each chunk and a
+ * flush covers the writes before it; {@code disconnect} closes it when the stream is done.
  */
 public class NbdProducer extends DefaultProducer {
 
@@ -46,6 +47,7 @@ public class NbdProducer extends DefaultProducer {
             case write -> write(in, uri, config);
             case writeZeroes -> writeZeroes(in, uri, config);
             case flush -> withWriter(uri, config, NbdClient::flush);
+            case disconnect -> endpoint.getComponent().disconnect(uri);
             default -> throw new IllegalArgumentException("nbd: unsupported operation " + operation);
         }
     }
@@ -62,7 +64,7 @@ public class NbdProducer extends DefaultProducer {
             return NbdOperations.valueOf(header.toString());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("nbd: unknown operation '" + header + "' in header "
-                    + NbdConstants.OPERATION + " (use chunks, extents, write, writeZeroes, flush or info)");
+                    + NbdConstants.OPERATION + " (use chunks, extents, write, writeZeroes, flush, info or disconnect)");
         }
     }
 
@@ -151,8 +153,8 @@ public class NbdProducer extends DefaultProducer {
         return value;
     }
 
-    private void withWriter(NbdUri uri, NbdConfiguration config, NbdEndpoint.ClientAction action) throws Exception {
-        endpoint.withWriter(uri, action);
+    private void withWriter(NbdUri uri, NbdConfiguration config, NbdComponent.ClientAction action) throws Exception {
+        endpoint.getComponent().withWriter(uri, config, action);
     }
 
 }

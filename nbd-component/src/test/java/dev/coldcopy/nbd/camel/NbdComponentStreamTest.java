@@ -111,6 +111,10 @@ class NbdComponentStreamTest extends CamelTestSupport {
             });
             // the export exists only now: the exchange names it
             template.sendBodyAndHeader("direct:copy", null, NbdConstants.URI, source.uri().toString());
+            // the writable qemu-nbd serves one client: a new connection works only once ours is released
+            template.sendBody(nbdEndpoint(target.uri(), "operation=disconnect"), (Object) null);
+            Object info = template.requestBody(nbdEndpoint(target.uri(), "operation=info&connectTimeout=3000"), (Object) null);
+            assertThat(info).isInstanceOf(dev.coldcopy.nbd.protocol.ExportInfo.class);
         }
         assertIdentical(src, dst);
         assertThat(zeroChunks.get()).as("holes and the zero-filled block came as ZERO chunks").isGreaterThan(0);
