@@ -7,6 +7,7 @@ import dev.coldcopy.nbd.protocol.Extent;
 import dev.coldcopy.nbd.testing.NbdkitServer;
 import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
+import dev.coldcopy.nbd.testing.TlsCertificates;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -221,6 +222,22 @@ class NbdComponentQemuTest extends CamelTestSupport {
                     server.uri().toString(), ExportInfo.class);
             assertThat(info.size()).isEqualTo(32 * M);
             assertThat(info.readOnly()).isTrue();
+        }
+    }
+
+    @Test
+    void tcpTransportWithTlsAndAnSslContextBean() throws Exception {
+        List<long[]> dirty = new ArrayList<>();
+        Path img = imageWithBitmap(dirty);
+        Path raw = QemuImages.convertToRaw(img, tmp.resolve("src.raw"));
+        Path creds = TlsCertificates.create(tmp.resolve("pki"));
+        context.getRegistry().bind("nbdTls", TlsCertificates.clientContext(creds));
+        try (QemuNbdServer server = QemuNbdServer.builder(img).bitmap("b1").tls(creds, false).start()) {
+            List<Seen> chunks = consume("nbd:tcp?host=127.0.0.1&port=" + server.uri().port() + "&exportName=disk"
+                    + "&tls=true&sslContext=#nbdTls&metaContext=qemu:dirty-bitmap:b1&chunkSize=1048576");
+            assertWellFormed(chunks, M, 32 * M);
+            assertThat(union(chunks)).containsExactlyElementsOf(dirty);
+            assertBytesMatch(chunks, raw);
         }
     }
 }

@@ -193,4 +193,24 @@ class NbdComponentStreamTest extends CamelTestSupport {
                     .hasStackTraceContaining("does not offer meta context 'qemu:dirty-bitmap:zz'");
         }
     }
+
+    @Test
+    void consumerConnectFailureReachesTheRouteErrorHandler() throws Exception {
+        Path img = QemuImages.createQcow2(tmp.resolve("y.qcow2"), M);
+        try (QemuNbdServer server = QemuNbdServer.builder(img).start()) {
+            org.apache.camel.component.mock.MockEndpoint failed = getMockEndpoint("mock:failed");
+            failed.expectedMessageCount(1);
+            context.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    onException(java.io.IOException.class).handled(true).to("mock:failed");
+                    from(nbdEndpoint(server.uri("nope"), "bridgeErrorHandler=true&initialDelay=0")).to("mock:chunks");
+                }
+            });
+            failed.assertIsSatisfied(20_000);
+            assertThat(failed.getExchanges().get(0).getProperty(org.apache.camel.Exchange.EXCEPTION_CAUGHT, Exception.class))
+                    .hasMessageContaining("nope");
+            assertThat(getMockEndpoint("mock:chunks").getReceivedCounter()).isZero();
+        }
+    }
 }
