@@ -71,4 +71,53 @@ class NbdYamlRouteTest {
                 expected.toString(), dst.toString()));
         assertThat(out).contains("Images are identical");
     }
+
+    @Test
+    void yamlSplitOverTheChunksOperationWithTheExportInAHeader() throws Exception {
+        Path src = QemuImages.createQcow2(tmp.resolve("src.qcow2"), 16L << 20);
+        QemuImages.qemuIo(src, "qcow2", "write -P 0x44 3M 1M", "write -P 0x55 7M 64k", "write -z 10M 2M");
+        Path dst = QemuImages.createQcow2(tmp.resolve("dst.qcow2"), 16L << 20);
+        try (QemuNbdServer from = QemuNbdServer.builder(src).start();
+             QemuNbdServer to = QemuNbdServer.builder(dst).readOnly(false).start()) {
+            String yaml = """
+                    - route:
+                        id: read-disk
+                        from:
+                          uri: "direct:read-disk"
+                          steps:
+                            - to: "nbd:uri?operation=chunks&chunkSize=1048576"
+                            - split:
+                                simple: "${body}"
+                                streaming: true
+                                steps:
+                                  - choice:
+                                      when:
+                                        - simple: "${header.CamelNbdChunkKind} == 'DATA'"
+                                          steps:
+                                            - to: "nbd:uri?uri=RAW(%s)&operation=write"
+                                            - to: "mock:data"
+                            - removeHeader:
+                                name: CamelNbdUri
+                            - setHeader:
+                                name: CamelNbdOperation
+                                constant: flush
+                            - to: "nbd:uri?uri=RAW(%s)"
+                            - to: "nbd:uri?uri=RAW(%s)&operation=disconnect"
+                    """.formatted(to.uri(), to.uri(), to.uri());
+            CamelContext context = new DefaultCamelContext();
+            try {
+                PluginHelper.getRoutesLoader(context).loadRoutes(ResourceHelper.fromString("read-disk.yaml", yaml));
+                context.start();
+                context.createProducerTemplate().sendBodyAndHeader("direct:read-disk", null, "CamelNbdUri", from.uri().toString());
+                MockEndpoint data = context.getEndpoint("mock:data", MockEndpoint.class);
+                assertThat(data.getReceivedExchanges()).extracting(e -> e.getMessage().getHeader("CamelNbdOffset", Long.class))
+                        .containsExactly(3L << 20, 7L << 20);
+            } finally {
+                context.stop();
+            }
+        }
+        String out = Tools.run(Duration.ofMinutes(1), List.of("qemu-img", "compare", "-f", "qcow2", "-F", "qcow2",
+                src.toString(), dst.toString()));
+        assertThat(out).contains("Images are identical");
+    }
 }
