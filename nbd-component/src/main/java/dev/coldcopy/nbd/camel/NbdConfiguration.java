@@ -2,6 +2,7 @@ package dev.coldcopy.nbd.camel;
 
 import dev.coldcopy.nbd.protocol.NbdUri;
 import java.nio.file.Path;
+import javax.net.ssl.SSLContext;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.spi.Metadata;
 import org.apache.camel.spi.UriParam;
@@ -39,9 +40,20 @@ public class NbdConfiguration implements Cloneable {
     @UriParam(label = "common", defaultValue = "")
     private String exportName = "";
 
-    /** Use TLS (nbds://) over TCP; the JVM's default SSLContext verifies the server. */
+    /** Use TLS (nbds://) over TCP. */
     @UriParam(label = "security", defaultValue = "false")
     private boolean tls;
+
+    /**
+     * The SSLContext for TLS (a bean reference, e.g. {@code sslContext=#nbdTls}), holding the CA that signed
+     * the server's certificate (and a client key when the server verifies peers). Default: the JVM's.
+     */
+    @UriParam(label = "security")
+    private SSLContext sslContext;
+
+    /** Check that the server's certificate names the host connected to. */
+    @UriParam(label = "security", defaultValue = "true")
+    private boolean verifyHostname = true;
 
     /**
      * A full NBD URI (transport uri): {@code nbd://host[:port]/export}, {@code nbds://host[:port]/export} or
@@ -191,6 +203,10 @@ public class NbdConfiguration implements Cloneable {
     public void setExportName(String exportName) { this.exportName = exportName == null ? "" : exportName; }
     public boolean isTls() { return tls; }
     public void setTls(boolean tls) { this.tls = tls; }
+    public SSLContext getSslContext() { return sslContext; }
+    public void setSslContext(SSLContext sslContext) { this.sslContext = sslContext; }
+    public boolean isVerifyHostname() { return verifyHostname; }
+    public void setVerifyHostname(boolean verifyHostname) { this.verifyHostname = verifyHostname; }
     public String getUri() { return uri; }
     public void setUri(String uri) { this.uri = uri; }
     public String getMetaContext() { return metaContext; }

@@ -21,6 +21,8 @@ final class NbdConnector {
                 .maxInFlight(config.getMaxInFlight())
                 .connections(config.getConnections())
                 .readRequestSize(config.getReadRequestSize())
+                .sslContext(config.getSslContext())
+                .verifyHostname(config.isVerifyHostname())
                 .build();
         return NbdClient.connect(uri, options);
     }

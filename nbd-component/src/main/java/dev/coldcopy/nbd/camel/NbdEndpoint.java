@@ -38,6 +38,11 @@ public class NbdEndpoint extends ScheduledPollEndpoint {
     }
 
     @Override
+    public NbdComponent getComponent() {
+        return (NbdComponent) super.getComponent();
+    }
+
+    @Override
     public Producer createProducer() throws Exception {
         return new NbdProducer(this);
     }

@@ -13,5 +13,10 @@ public enum NbdOperations {
     /** Asks the server to make completed writes durable. */
     flush,
     /** Body becomes the export's ExportInfo; CamelNbdExportSize is set. */
-    info
+    info,
+    /**
+     * Closes the shared write connection to the export (write, writeZeroes and flush keep one open per
+     * export until the component stops); end a write stream with flush, then disconnect.
+     */
+    disconnect
 }

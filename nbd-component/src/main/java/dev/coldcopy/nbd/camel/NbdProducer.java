@@ -8,12 +8,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import org.apache.camel.Exchange;
 import org.apache.camel.InvalidPayloadException;
 import org.apache.camel.Message;
 import org.apache.camel.support.DefaultProducer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Runs one {@link NbdOperations operation} per exchange against the endpoint's export, or against the
@@ -21,17 +20,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@code chunks}, {@code extents} and {@code info} open a connection of their own ({@code chunks} hands
  * it to the iterator, which closes it when exhausted or closed). {@code write}, {@code writeZeroes} and
- * {@code flush} reuse one cached connection per export, so a stream of chunk writes does not reconnect
- * for each chunk and a flush covers the writes before it; it is closed when the producer stops, when the
- * export changes, or after a failure.
+ * {@code flush} share one write connection per export across the whole component (see
+ * {@link NbdComponent#withWriter}), so a stream of chunk writes does not reconnect for each chunk and a
+ * flush covers the writes before it; {@code disconnect} closes it when the stream is done.
  */
 public class NbdProducer extends DefaultProducer {
 
-    private static final Logger LOG = LoggerFactory.getLogger(NbdProducer.class);
-
     private final NbdEndpoint endpoint;
-    private NbdUri writerUri;
-    private NbdClient writer;
 
     public NbdProducer(NbdEndpoint endpoint) {
         super(endpoint);
@@ -52,6 +47,7 @@ public class NbdProducer extends DefaultProducer {
             case write -> write(in, uri, config);
             case writeZeroes -> writeZeroes(in, uri, config);
             case flush -> withWriter(uri, config, NbdClient::flush);
+            case disconnect -> endpoint.getComponent().disconnect(uri);
             default -> throw new IllegalArgumentException("nbd: unsupported operation " + operation);
         }
     }
@@ -68,7 +64,7 @@ public class NbdProducer extends DefaultProducer {
             return NbdOperations.valueOf(header.toString());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("nbd: unknown operation '" + header + "' in header "
-                    + NbdConstants.OPERATION + " (use chunks, extents, write, writeZeroes, flush or info)");
+                    + NbdConstants.OPERATION + " (use chunks, extents, write, writeZeroes, flush, info or disconnect)");
         }
     }
 
@@ -132,7 +128,11 @@ public class NbdProducer extends DefaultProducer {
         ByteBuffer data = body instanceof ByteBuffer bb ? bb.duplicate() : ByteBuffer.wrap(in.getMandatoryBody(byte[].class));
         withWriter(uri, config, c -> {
             if (config.isFua()) {
-                c.writeAsync(offset, data, true).get();
+                try {
+                    c.writeAsync(offset, data, true).get();
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof Exception cause ? cause : e;
+                }
             } else {
                 c.write(offset, data);
             }
@@ -153,43 +153,8 @@ public class NbdProducer extends DefaultProducer {
         return value;
     }
 
-    @FunctionalInterface
-    private interface ClientAction {
-        void run(NbdClient client) throws Exception;
+    private void withWriter(NbdUri uri, NbdConfiguration config, NbdComponent.ClientAction action) throws Exception {
+        endpoint.getComponent().withWriter(uri, config, action);
     }
 
-    /** Runs an action on the cached write connection, (re)connecting as needed and dropping it on failure. */
-    private synchronized void withWriter(NbdUri uri, NbdConfiguration config, ClientAction action) throws Exception {
-        if (writer != null && !uri.equals(writerUri)) {
-            closeWriter();
-        }
-        if (writer == null) {
-            writer = NbdConnector.connect(uri, config, List.of());
-            writerUri = uri;
-        }
-        try {
-            action.run(writer);
-        } catch (Exception e) {
-            closeWriter();
-            throw e;
-        }
-    }
-
-    private synchronized void closeWriter() {
-        if (writer != null) {
-            try {
-                writer.close();
-            } catch (RuntimeException e) {
-                LOG.debug("closing NBD connection to {} failed: {}", writerUri, e.toString());
-            }
-            writer = null;
-            writerUri = null;
-        }
-    }
-
-    @Override
-    protected void doStop() throws Exception {
-        closeWriter();
-        super.doStop();
-    }
 }
