@@ -1,0 +1,102 @@
+package dev.coldcopy.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+import dev.coldcopy.qemu.BackingChain;
+import dev.coldcopy.qemu.Bitmap;
+import dev.coldcopy.qemu.ImageLayer;
+
+/** Pure planning logic on hand-built chains (the real-image versions are in ChainInspectorTest). */
+class BackupPlannerTest {
+
+    static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-25T20:30:00.123Z"), ZoneOffset.UTC);
+    static final long SIZE = 8 << 20;
+    static final String PREV = "coldcopy.r1.20261124T100000000Z";
+
+    static Bitmap ok(String name) {
+        return new Bitmap(name, 65536, Set.of("auto"));
+    }
+
+    static ImageLayer layer(String name, Bitmap... bitmaps) {
+        return new ImageLayer(Path.of("/img/" + name), "qcow2", SIZE, List.of(bitmaps));
+    }
+
+    @Test
+    void namesAreRecognisablePerRepositoryAndSortByTime() {
+        String a = CheckpointNames.name("r1", Instant.parse("2026-11-25T20:30:00.123Z"));
+        String b = CheckpointNames.name("r1", Instant.parse("2026-11-25T20:30:01.000Z"));
+        assertThat(a).isEqualTo("coldcopy.r1.20261125T203000123Z");
+        assertThat(a.compareTo(b)).isNegative();
+        assertThat(CheckpointNames.isColdcopy(a)).isTrue();
+        assertThat(CheckpointNames.belongsTo(a, "r1")).isTrue();
+        assertThat(CheckpointNames.belongsTo(a, "r2")).isFalse();
+        assertThat(CheckpointNames.isColdcopy("libvirt-cp1")).isFalse();
+        assertThat(CheckpointNames.timeOf(a)).contains(Instant.parse("2026-11-25T20:30:00.123Z"));
+        assertThat(CheckpointNames.next("r1", CLOCK, List.of(a))).isEqualTo("coldcopy.r1.20261125T203000124Z");
+        assertThat(CheckpointNames.repositoryId("file:/backups")).hasSize(12).matches("[0-9a-f]+")
+                .isEqualTo(CheckpointNames.repositoryId("file:/backups"))
+                .isNotEqualTo(CheckpointNames.repositoryId("s3://bucket/x"));
+    }
+
+    @Test
+    void incrementalFromThePreviousCheckpointMergedOverTheLayersHoldingIt() {
+        BackingChain chain = new BackingChain(List.of(layer("top", ok(PREV)), layer("mid", ok(PREV)), layer("base")));
+        BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
+        assertThat(plan.kind()).isEqualTo(BackupKind.INCREMENTAL);
+        assertThat(plan.baseBitmap()).contains(PREV);
+        assertThat(plan.baseLayers()).extracting(ImageLayer::path).containsExactly(Path.of("/img/top"), Path.of("/img/mid"));
+        assertThat(plan.nextCheckpoint()).contains("coldcopy.r1.20261125T203000123Z");
+        assertThat(plan.granularity()).isEqualTo(65536);
+        assertThat(plan.reason()).startsWith("incremental from " + PREV);
+    }
+
+    @Test
+    void eventCheckpointNotCreatedByColdcopyIsADelta() {
+        BackingChain chain = new BackingChain(List.of(layer("top", ok("libvirt-7"), ok(PREV))));
+        BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-7"), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
+        assertThat(plan.kind()).isEqualTo(BackupKind.DELTA);
+        assertThat(plan.baseBitmap()).contains("libvirt-7");
+        BackupPlan same = BackupPlanner.plan(chain, "r1", Optional.of(PREV), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
+        assertThat(same.kind()).isEqualTo(BackupKind.INCREMENTAL);
+        BackupPlan noPrevious = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-7"), Optional.empty(), CLOCK);
+        assertThat(noPrevious.kind()).isEqualTo(BackupKind.DELTA);
+        BackupPlan missing = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-9"), Optional.empty(), CLOCK);
+        assertThat(missing.kind()).isEqualTo(BackupKind.FULL);
+        assertThat(missing.reason()).isEqualTo("full: checkpoint libvirt-9 named in the event cannot be used: bitmap libvirt-9 "
+                + "is missing from the top image /img/top");
+    }
+
+    @Test
+    void rawTopCannotCarryACheckpoint() {
+        BackingChain chain = new BackingChain(List.of(new ImageLayer(Path.of("/img/disk.raw"), "raw", SIZE, List.of())));
+        BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
+        assertThat(plan.kind()).isEqualTo(BackupKind.FULL);
+        assertThat(plan.reason()).startsWith("full: raw layer in the chain");
+        assertThat(plan.nextCheckpoint()).isEmpty();
+    }
+
+    @Test
+    void previousBackupWithoutCheckpoint() {
+        BackingChain chain = new BackingChain(List.of(layer("top", ok(PREV))));
+        BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.of(new PreviousBackup(null, SIZE)), CLOCK);
+        assertThat(plan.reason()).isEqualTo("full: no checkpoint yet: the previous backup created none");
+    }
+
+    @Test
+    void sizeDifferenceBetweenLayersHoldingTheBitmap() {
+        ImageLayer top = layer("top", ok(PREV));
+        ImageLayer small = new ImageLayer(Path.of("/img/mid"), "qcow2", SIZE / 2, List.of(ok(PREV)));
+        BackupPlan plan = BackupPlanner.plan(new BackingChain(List.of(top, small)), "r1", Optional.of(PREV), Optional.empty(), CLOCK);
+        assertThat(plan.reason()).startsWith("full: checkpoint " + PREV + " named in the event cannot be used: size changed: /img/mid");
+    }
+}
