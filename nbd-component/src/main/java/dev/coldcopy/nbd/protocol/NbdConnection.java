@@ -1,0 +1,448 @@
+package dev.coldcopy.nbd.protocol;
+
+import static dev.coldcopy.nbd.protocol.NbdConstants.*;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One NBD connection in the transmission phase. Callers send requests (writes to the socket are
+ * serialized by a lock, in-flight requests bounded by a semaphore); one reader thread takes replies
+ * in whatever order they come, matches them to requests by cookie and completes their futures.
+ * Futures complete on the reader thread: callbacks must not block and must not issue new requests
+ * synchronously when the window is full (use the *Async variants of CompletableFuture).
+ * When the connection dies, every pending request fails with the same cause.
+ */
+final class NbdConnection {
+    private static final Logger LOG = LoggerFactory.getLogger(NbdConnection.class);
+    private static final AtomicInteger IDS = new AtomicInteger();
+    /** One daemon thread watches every connection for replies that do not come. */
+    static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "nbd-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(256 * 1024);
+
+    /** A request in flight; only the reader thread touches it after it is sent. */
+    static final class Request {
+        final int command;
+        final long offset;
+        final long length;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** READ: private view of the caller's buffer; position 0 of the request is {@code dstBase}. */
+        final ByteBuffer dst;
+        final int dstBase;
+        long covered;
+        long sentNanos;
+        NbdException error;
+        /** BLOCK_STATUS: extents per context id, in order. */
+        Map<Integer, List<Extent>> extents;
+
+        Request(int command, long offset, long length, ByteBuffer dst) {
+            this.command = command;
+            this.offset = offset;
+            this.length = length;
+            this.dst = dst;
+            this.dstBase = dst == null ? 0 : dst.position();
+        }
+    }
+
+    final int id = IDS.incrementAndGet();
+    private final Wire wire;
+    private final ExportInfo info;
+    private final NbdClientOptions options;
+    private final Semaphore window;
+    private final ConcurrentHashMap<Long, Request> pending = new ConcurrentHashMap<>();
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final ByteBuffer requestHeader = ByteBuffer.allocateDirect(28);
+    private final Thread reader;
+    private final ScheduledFuture<?> watchdog;
+    private long nextCookie = 1;
+    private volatile NbdException failure;
+    private volatile boolean closing;
+    private volatile long lastReceiveNanos = System.nanoTime();
+
+    NbdConnection(Wire wire, ExportInfo info, NbdClientOptions options) {
+        this.wire = wire;
+        this.info = info;
+        this.options = options;
+        this.window = new Semaphore(options.maxInFlight());
+        this.reader = new Thread(this::readLoop, "nbd-reader-" + id);
+        this.reader.setDaemon(true);
+        this.reader.start();
+        long period = Math.max(100, Math.min(1000, options.ioTimeout().toMillis() / 4));
+        this.watchdog = WATCHDOG.scheduleAtFixedRate(this::checkTimeout, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    ExportInfo info() {
+        return info;
+    }
+
+    boolean isAlive() {
+        return failure == null;
+    }
+
+    /**
+     * Sends one request (blocking while the window is full) and returns it; its {@code done} completes
+     * when the reply arrived. {@code payload} is the data of a WRITE.
+     */
+    Request send(int command, int flags, long offset, long length, ByteBuffer dst, ByteBuffer payload) {
+        Request r = new Request(command, offset, length, dst);
+        if (command == NBD_CMD_BLOCK_STATUS) {
+            r.extents = new HashMap<>(4);
+        }
+        NbdException dead = failure;
+        if (dead != null) {
+            r.done.completeExceptionally(dead);
+            return r;
+        }
+        if (!acquireWindow(r)) {
+            return r;
+        }
+        long cookie;
+        writeLock.lock();
+        try {
+            cookie = nextCookie++;
+            r.sentNanos = System.nanoTime();
+            pending.put(cookie, r);
+            if (failure != null) {
+                // the connection died between our check and the registration: fail it ourselves
+                if (pending.remove(cookie) != null) {
+                    finish(r, failure);
+                }
+                return r;
+            }
+            ByteBuffer h = requestHeader;
+            h.clear();
+            h.putInt(NBD_REQUEST_MAGIC).putShort((short) flags).putShort((short) command)
+                    .putLong(cookie).putLong(offset).putInt((int) length).flip();
+            wire.write(h, payload);
+        } catch (IOException e) {
+            die(new NbdConnectionLostException("connection to the NBD server lost while sending "
+                    + commandName(command) + ": " + e.getMessage(), e));
+        } finally {
+            writeLock.unlock();
+        }
+        return r;
+    }
+
+    private boolean acquireWindow(Request r) {
+        if (Thread.currentThread() == reader) {
+            // blocking here would stop the only thread that frees the window
+            if (!window.tryAcquire()) {
+                r.done.completeExceptionally(new IllegalStateException(
+                        "NBD request issued from a completion callback on the reader thread while the window is full; "
+                                + "use the *Async CompletableFuture methods"));
+                return false;
+            }
+            return true;
+        }
+        try {
+            window.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            r.done.completeExceptionally(new java.io.InterruptedIOException("interrupted waiting to send " + commandName(r.command)));
+            return false;
+        }
+        NbdException dead = failure;
+        if (dead != null) {
+            window.release();
+            r.done.completeExceptionally(dead);
+            return false;
+        }
+        return true;
+    }
+
+    /** Sends NBD_CMD_DISC, lets the server answer what is in flight, then closes. Idempotent. */
+    void close(long waitMillis) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        if (failure == null) {
+            writeLock.lock();
+            try {
+                requestHeader.clear();
+                requestHeader.putInt(NBD_REQUEST_MAGIC).putShort((short) 0).putShort((short) NBD_CMD_DISC)
+                        .putLong(0).putLong(0).putInt(0).flip();
+                wire.write(requestHeader, null);
+                wire.shutdownOutput();
+            } catch (IOException e) {
+                LOG.debug("sending NBD_CMD_DISC failed: {}", e.toString());
+            } finally {
+                writeLock.unlock();
+            }
+            try {
+                reader.join(waitMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        die(new NbdConnectionLostException("NBD connection closed by the client"));
+        watchdog.cancel(false);
+    }
+
+    /** Fails the connection once: closes the socket, fails every pending request, wakes blocked senders. */
+    private void die(NbdException cause) {
+        synchronized (this) {
+            if (failure != null) {
+                return;
+            }
+            failure = cause;
+        }
+        if (!closing) {
+            LOG.warn("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
+        }
+        wire.close();
+        watchdog.cancel(false);
+        for (Iterator<Map.Entry<Long, Request>> it = pending.entrySet().iterator(); it.hasNext(); ) {
+            Request r = it.next().getValue();
+            it.remove();
+            finish(r, cause);
+        }
+        // wake any sender blocked on the window; they see the failure and give up
+        window.release(Integer.MAX_VALUE / 2);
+    }
+
+    private void finish(Request r, Throwable error) {
+        window.release();
+        if (error != null) {
+            r.done.completeExceptionally(error);
+        } else {
+            r.done.complete(null);
+        }
+    }
+
+    private void checkTimeout() {
+        if (failure != null || pending.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        long limit = options.ioTimeout().toNanos();
+        if (now - lastReceiveNanos < limit) {
+            return;
+        }
+        for (Request r : pending.values()) {
+            if (now - r.sentNanos > limit) {
+                die(new NbdTimeoutException("no reply from the NBD server within " + options.ioTimeout().toMillis() + " ms ("
+                        + commandName(r.command) + " at offset " + r.offset + ")"));
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ reader
+
+    private void readLoop() {
+        ByteBuffer h = ByteBuffer.allocateDirect(32);
+        ByteBuffer scratch = ByteBuffer.allocate(4096);
+        try {
+            while (true) {
+                h.clear().limit(16);
+                wire.readFully(h);
+                lastReceiveNanos = System.nanoTime();
+                int magic = h.getInt(0);
+                if (magic == NBD_STRUCTURED_REPLY_MAGIC && info.structuredReplies()) {
+                    scratch = structuredChunk(h, scratch);
+                } else if (magic == NBD_SIMPLE_REPLY_MAGIC) {
+                    simpleReply(h);
+                } else {
+                    throw new NbdProtocolException("bad reply magic 0x" + Integer.toHexString(magic));
+                }
+            }
+        } catch (NbdException e) {
+            die(e);
+        } catch (EOFException e) {
+            die(new NbdConnectionLostException(closing ? "NBD connection closed by the client"
+                    : "NBD server closed the connection (" + pending.size() + " requests pending)"));
+        } catch (IOException e) {
+            die(new NbdConnectionLostException(closing ? "NBD connection closed by the client"
+                    : "NBD connection lost: " + e.getMessage(), e));
+        } catch (RuntimeException e) {
+            die(new NbdProtocolException("NBD reply handling failed: " + e, e));
+        }
+    }
+
+    private Request lookup(long cookie) throws NbdProtocolException {
+        Request r = pending.get(cookie);
+        if (r == null) {
+            throw new NbdProtocolException("NBD reply for unknown cookie " + cookie);
+        }
+        return r;
+    }
+
+    private void simpleReply(ByteBuffer h) throws IOException {
+        int error = h.getInt(4);
+        long cookie = h.getLong(8);
+        Request r = lookup(cookie);
+        if (error != 0) {
+            pending.remove(cookie);
+            finish(r, new NbdServerErrorException(r.command, error, r.offset, r.length, null));
+            return;
+        }
+        if (r.command == NBD_CMD_READ) {
+            if (info.structuredReplies()) {
+                throw new NbdProtocolException("simple reply with data to NBD_CMD_READ after structured replies were negotiated");
+            }
+            ByteBuffer d = r.dst;
+            d.limit(r.dstBase + (int) r.length).position(r.dstBase);
+            wire.readFully(d);
+        }
+        pending.remove(cookie);
+        finish(r, null);
+    }
+
+    private ByteBuffer structuredChunk(ByteBuffer h, ByteBuffer scratch) throws IOException {
+        int flags = h.getShort(4) & 0xffff;
+        int type = h.getShort(6) & 0xffff;
+        long cookie = h.getLong(8);
+        Request r = lookup(cookie);
+        boolean offsetChunk = type == NBD_REPLY_TYPE_OFFSET_DATA || type == NBD_REPLY_TYPE_OFFSET_HOLE;
+        h.clear().position(16).limit(offsetChunk ? 28 : 20);
+        wire.readFully(h);
+        long length = h.getInt(16) & 0xffffffffL;
+        switch (type) {
+            case NBD_REPLY_TYPE_OFFSET_DATA -> {
+                if (length < 8) {
+                    throw new NbdProtocolException("NBD_REPLY_TYPE_OFFSET_DATA chunk too short");
+                }
+                long offset = h.getLong(20);
+                long dataLength = length - 8;
+                checkInside(r, offset, dataLength, "NBD_REPLY_TYPE_OFFSET_DATA");
+                ByteBuffer d = r.dst;
+                int at = r.dstBase + (int) (offset - r.offset);
+                d.limit(at + (int) dataLength).position(at);
+                wire.readFully(d);
+                r.covered += dataLength;
+            }
+            case NBD_REPLY_TYPE_OFFSET_HOLE -> {
+                if (length != 12) {
+                    throw new NbdProtocolException("NBD_REPLY_TYPE_OFFSET_HOLE chunk has length " + length + ", expected 12");
+                }
+                long offset = h.getLong(20);
+                h.clear().position(28).limit(32);
+                wire.readFully(h);
+                long holeLength = h.getInt(28) & 0xffffffffL;
+                checkInside(r, offset, holeLength, "NBD_REPLY_TYPE_OFFSET_HOLE");
+                zero(r.dst, r.dstBase + (int) (offset - r.offset), (int) holeLength);
+                r.covered += holeLength;
+            }
+            case NBD_REPLY_TYPE_BLOCK_STATUS -> {
+                if (r.command != NBD_CMD_BLOCK_STATUS || length < 12 || (length - 4) % 8 != 0) {
+                    throw new NbdProtocolException("bad NBD_REPLY_TYPE_BLOCK_STATUS chunk (length " + length
+                            + ") for " + commandName(r.command));
+                }
+                scratch = readPayload(scratch, (int) length);
+                int contextId = scratch.getInt();
+                List<Extent> list = r.extents.computeIfAbsent(contextId, k -> new ArrayList<>());
+                long at = list.isEmpty() ? r.offset : list.get(list.size() - 1).end();
+                while (scratch.hasRemaining()) {
+                    long len = scratch.getInt() & 0xffffffffL;
+                    int extentFlags = scratch.getInt();
+                    if (len == 0) {
+                        throw new NbdProtocolException("zero-length extent in NBD_REPLY_TYPE_BLOCK_STATUS");
+                    }
+                    list.add(new Extent(at, len, extentFlags));
+                    at += len;
+                }
+            }
+            case NBD_REPLY_TYPE_NONE -> {
+                if (length != 0 || (flags & NBD_REPLY_FLAG_DONE) == 0) {
+                    throw new NbdProtocolException("bad NBD_REPLY_TYPE_NONE chunk");
+                }
+            }
+            default -> {
+                if ((type & 0x8000) == 0) {
+                    throw new NbdProtocolException("unknown structured reply chunk type " + type);
+                }
+                if (length < 6) {
+                    throw new NbdProtocolException("error chunk too short");
+                }
+                scratch = readPayload(scratch, (int) length);
+                int error = scratch.getInt();
+                int msgLen = scratch.getShort() & 0xffff;
+                if (msgLen > scratch.remaining()) {
+                    throw new NbdProtocolException("error chunk message longer than the chunk");
+                }
+                byte[] msg = new byte[msgLen];
+                scratch.get(msg);
+                long errOffset = r.offset;
+                if (type == NBD_REPLY_TYPE_ERROR_OFFSET) {
+                    if (scratch.remaining() < 8) {
+                        throw new NbdProtocolException("NBD_REPLY_TYPE_ERROR_OFFSET chunk lacks its offset");
+                    }
+                    errOffset = scratch.getLong();
+                }
+                if (r.error == null) {
+                    r.error = new NbdServerErrorException(r.command, error == 0 ? NBD_EINVAL : error, errOffset,
+                            type == NBD_REPLY_TYPE_ERROR_OFFSET ? r.length - (errOffset - r.offset) : r.length,
+                            new String(msg, StandardCharsets.UTF_8).strip());
+                }
+            }
+        }
+        if ((flags & NBD_REPLY_FLAG_DONE) != 0) {
+            pending.remove(cookie);
+            if (r.error != null) {
+                finish(r, r.error);
+            } else if (r.command == NBD_CMD_READ && r.covered != r.length) {
+                finish(r, new NbdProtocolException("NBD_CMD_READ at offset " + r.offset + " (" + r.length
+                        + " bytes) completed with only " + r.covered + " bytes"));
+            } else {
+                finish(r, null);
+            }
+        }
+        return scratch;
+    }
+
+    private static void checkInside(Request r, long offset, long len, String what) throws NbdProtocolException {
+        if (r.command != NBD_CMD_READ) {
+            throw new NbdProtocolException(what + " chunk for " + commandName(r.command));
+        }
+        if (offset < r.offset || offset + len > r.offset + r.length) {
+            throw new NbdProtocolException(what + " chunk [" + offset + ", +" + len + ") outside the request ["
+                    + r.offset + ", +" + r.length + ")");
+        }
+    }
+
+    private ByteBuffer readPayload(ByteBuffer scratch, int len) throws IOException {
+        if (scratch.capacity() < len) {
+            if (len > 64 * 1024 * 1024) {
+                throw new NbdProtocolException("structured reply chunk too large: " + len + " bytes");
+            }
+            scratch = ByteBuffer.allocate(Math.max(len, scratch.capacity() * 2));
+        }
+        scratch.clear().limit(len);
+        wire.readFully(scratch);
+        scratch.flip();
+        return scratch;
+    }
+
+    private static void zero(ByteBuffer d, int at, int len) {
+        int end = at + len;
+        while (at < end) {
+            int n = Math.min(end - at, ZEROES.capacity());
+            d.limit(at + n).position(at);
+            d.put(ZEROES.duplicate().limit(n));
+            at += n;
+        }
+    }
+}

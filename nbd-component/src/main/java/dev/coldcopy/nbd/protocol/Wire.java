@@ -1,0 +1,198 @@
+package dev.coldcopy.nbd.protocol;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * The byte pipe under one NBD connection: a blocking {@link SocketChannel} (TCP or Unix), or a TLS
+ * socket layered on the same TCP connection after NBD_OPT_STARTTLS. Reads come from one thread
+ * (the handshake, then the connection's reader), writes from callers holding the connection's write lock.
+ */
+abstract class Wire implements Closeable {
+
+    /** Fills {@code dst} completely; EOFException when the peer closed. */
+    abstract void readFully(ByteBuffer dst) throws IOException;
+
+    /** Writes every remaining byte of the buffers (a null buffer is skipped). */
+    abstract void write(ByteBuffer a, ByteBuffer b) throws IOException;
+
+    /** Half-closes the sending side when the transport allows it (after NBD_CMD_DISC). */
+    abstract void shutdownOutput();
+
+    @Override
+    public abstract void close();
+
+    static Wire connect(NbdUri uri, Duration timeout) throws IOException {
+        if (uri.transport() == NbdUri.Transport.UNIX) {
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                // connecting to a Unix socket does not wait for the server: no timeout needed
+                ch.connect(UnixDomainSocketAddress.of(uri.socket()));
+            } catch (IOException e) {
+                ch.close();
+                throw new NbdConnectionLostException("cannot connect to NBD socket " + uri.socket() + ": " + e.getMessage(), e);
+            }
+            return new ChannelWire(ch);
+        }
+        SocketChannel ch = SocketChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.socket().connect(new InetSocketAddress(uri.host(), uri.port()), (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        } catch (SocketTimeoutException e) {
+            ch.close();
+            throw new NbdTimeoutException("connecting to " + uri.host() + ":" + uri.port() + " timed out after " + timeout.toMillis() + " ms", e);
+        } catch (IOException e) {
+            ch.close();
+            throw new NbdConnectionLostException("cannot connect to NBD server " + uri.host() + ":" + uri.port() + ": " + e.getMessage(), e);
+        }
+        return new ChannelWire(ch);
+    }
+
+    /** Plain blocking channel: reads land directly in the caller's buffer. */
+    static final class ChannelWire extends Wire {
+        final SocketChannel channel;
+
+        ChannelWire(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        void readFully(ByteBuffer dst) throws IOException {
+            while (dst.hasRemaining()) {
+                if (channel.read(dst) < 0) {
+                    throw new EOFException("server closed the connection");
+                }
+            }
+        }
+
+        @Override
+        void write(ByteBuffer a, ByteBuffer b) throws IOException {
+            if (b == null || !b.hasRemaining()) {
+                while (a.hasRemaining()) {
+                    channel.write(a);
+                }
+                return;
+            }
+            ByteBuffer[] both = {a, b};
+            while (b.hasRemaining()) {
+                channel.write(both);
+            }
+        }
+
+        @Override
+        void shutdownOutput() {
+            try {
+                channel.shutdownOutput();
+            } catch (IOException | RuntimeException ignored) {
+                // the connection is going away anyway
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing left to release
+            }
+        }
+
+        /** Upgrades this TCP connection to TLS (after the server ACKed NBD_OPT_STARTTLS). */
+        Wire startTls(SSLContext context, String host, int port, boolean verifyHostname) throws IOException {
+            SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(channel.socket(), host, port, true);
+            ssl.setUseClientMode(true);
+            SSLParameters params = ssl.getSSLParameters();
+            if (verifyHostname) {
+                params.setEndpointIdentificationAlgorithm("HTTPS");
+            }
+            ssl.setSSLParameters(params);
+            ssl.startHandshake();
+            return new TlsWire(ssl, this);
+        }
+    }
+
+    /** TLS over TCP via SSLSocket; data passes through heap arrays. */
+    static final class TlsWire extends Wire {
+        private final SSLSocket socket;
+        private final ChannelWire plain;
+        private final InputStream in;
+        private final OutputStream out;
+        private byte[] readScratch = new byte[0];
+        private byte[] writeScratch = new byte[0];
+
+        TlsWire(SSLSocket socket, ChannelWire plain) throws IOException {
+            this.socket = socket;
+            this.plain = plain;
+            this.in = socket.getInputStream();
+            this.out = socket.getOutputStream();
+        }
+
+        @Override
+        void readFully(ByteBuffer dst) throws IOException {
+            if (dst.hasArray()) {
+                int n = in.readNBytes(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+                dst.position(dst.position() + n);
+                if (dst.hasRemaining()) {
+                    throw new EOFException("server closed the connection");
+                }
+                return;
+            }
+            while (dst.hasRemaining()) {
+                int want = Math.min(dst.remaining(), 256 * 1024);
+                if (readScratch.length < want) {
+                    readScratch = new byte[want];
+                }
+                int n = in.readNBytes(readScratch, 0, want);
+                dst.put(readScratch, 0, n);
+                if (n < want) {
+                    throw new EOFException("server closed the connection");
+                }
+            }
+        }
+
+        @Override
+        void write(ByteBuffer a, ByteBuffer b) throws IOException {
+            // one array per request so header and payload travel in the same TLS record
+            int total = a.remaining() + (b == null ? 0 : b.remaining());
+            if (writeScratch.length < total) {
+                writeScratch = new byte[total];
+            }
+            int n = a.remaining();
+            a.get(writeScratch, 0, n);
+            if (b != null) {
+                b.get(writeScratch, n, b.remaining());
+            }
+            out.write(writeScratch, 0, total);
+            out.flush();
+        }
+
+        @Override
+        void shutdownOutput() {
+            // SSLSocket cannot half-close; close() ends the session
+        }
+
+        @Override
+        public void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // nothing left to release
+            }
+            plain.close();
+        }
+    }
+}

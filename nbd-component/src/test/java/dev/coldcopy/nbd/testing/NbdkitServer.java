@@ -1,0 +1,96 @@
+package dev.coldcopy.nbd.testing;
+
+import dev.coldcopy.nbd.protocol.NbdUri;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * nbdkit in the foreground ({@code -f --exit-with-parent}) with a plugin, its parameters and filters,
+ * on a Unix socket in a private temp dir or a free loopback TCP port. Example:
+ * <pre>NbdkitServer.builder("pattern").param("size=1G").filter("delay").param("rdelay=10ms").start()</pre>
+ */
+public final class NbdkitServer extends NbdServer {
+
+    private NbdkitServer(List<String> cmd, Path dir, NbdUri uri) {
+        super(cmd, dir, uri);
+    }
+
+    public static Builder builder(String plugin) {
+        return new Builder(plugin);
+    }
+
+    public static final class Builder {
+        private final String plugin;
+        private final List<String> params = new ArrayList<>();
+        private final List<String> filters = new ArrayList<>();
+        private final List<String> options = new ArrayList<>();
+        private boolean readOnly;
+        private boolean tcp;
+        private String exportName = "";
+
+        private Builder(String plugin) {
+            this.plugin = plugin;
+        }
+
+        /** A plugin or filter parameter, {@code key=value}. */
+        public Builder param(String keyValue) {
+            this.params.add(keyValue);
+            return this;
+        }
+
+        /** Adds {@code --filter=NAME} (filters stack in the order added, first = outermost). */
+        public Builder filter(String name) {
+            this.filters.add(name);
+            return this;
+        }
+
+        /** A raw nbdkit option such as {@code --threads=4}. */
+        public Builder option(String o) {
+            this.options.add(o);
+            return this;
+        }
+
+        public Builder readOnly(boolean r) {
+            this.readOnly = r;
+            return this;
+        }
+
+        public Builder tcp() {
+            this.tcp = true;
+            return this;
+        }
+
+        /** The export name written into {@link #uri()} (nbdkit serves any name unless a filter restricts it). */
+        public Builder exportName(String n) {
+            this.exportName = n;
+            return this;
+        }
+
+        public NbdkitServer start() {
+            Path dir = SocketDirs.create();
+            List<String> cmd = new ArrayList<>(List.of("nbdkit", "--foreground", "--exit-with-parent"));
+            if (readOnly) {
+                cmd.add("--readonly");
+            }
+            NbdUri uri;
+            if (tcp) {
+                int port = Tools.freePort();
+                cmd.add("--ipaddr=127.0.0.1");
+                cmd.add("--port=" + port);
+                uri = new NbdUri(NbdUri.Transport.TCP, "127.0.0.1", port, null, exportName, false);
+            } else {
+                Path sock = dir.resolve("nbd.sock");
+                cmd.add("--unix=" + sock);
+                uri = NbdUri.unix(sock, exportName);
+            }
+            cmd.addAll(options);
+            for (String f : filters) {
+                cmd.add("--filter=" + f);
+            }
+            cmd.add(plugin);
+            cmd.addAll(params);
+            return new NbdkitServer(cmd, dir, uri);
+        }
+    }
+}
