@@ -71,7 +71,6 @@ public final class Restorer {
             }
         }
         long start = System.nanoTime();
-        Path raw = null;
         boolean done = false;
         try {
             Counters counters;
@@ -82,14 +81,12 @@ public final class Restorer {
                     sink.flush();
                 }
             } else {
-                // qcow2 through a raw staging file beside the output, converted at the end (sparse)
-                raw = output.resolveSibling("." + output.getFileName() + ".coldcopy-raw");
-                Files.deleteIfExists(raw);
-                prepare(request, raw, RestoreFormat.RAW);
-                try (RawFileSink sink = new RawFileSink(raw)) {
+                // qcow2: create it (or copy the base into it), then write through qemu-nbd with the NBD client
+                prepare(request, output, RestoreFormat.QCOW2);
+                try (QemuNbdSink sink = new QemuNbdSink(output, "qcow2")) {
                     counters = write(m, sink);
+                    sink.flush();
                 }
-                QemuImg.convertRaw(raw, output, RestoreFormat.QCOW2);
             }
             done = true;
             Duration took = Duration.ofNanos(System.nanoTime() - start);
@@ -102,9 +99,6 @@ public final class Restorer {
         } catch (IOException | RuntimeException e) {
             throw new RestoreException(what + " failed: " + e.getMessage(), e);
         } finally {
-            if (raw != null) {
-                Files.deleteIfExists(raw);
-            }
             if (!done) {
                 Files.deleteIfExists(output);
             }

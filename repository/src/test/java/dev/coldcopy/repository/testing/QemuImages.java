@@ -77,16 +77,28 @@ public final class QemuImages {
         convert(from, to, format(from));
     }
 
-    /** qemu-img compare: true when both images read identically (a size difference counts as different) */
+    /** qemu-img compare: true when both images read identically and have the same virtual size */
     public static boolean identical(Path a, Path b) throws IOException {
+        if (virtualSize(a) != virtualSize(b)) {
+            return false;
+        }
         try {
-            ExternalCommand.run(TIMEOUT, List.of("qemu-img", "compare", "-q", "-s", a.toString(), b.toString()));
+            ExternalCommand.run(TIMEOUT, List.of("qemu-img", "compare", "-q", a.toString(), b.toString()));
             return true;
         } catch (IOException e) {
             if (e.getMessage().contains("exit 1")) {
                 return false;
             }
             throw e;
+        }
+    }
+
+    /** qemu-img compare's verdict in words (for failure messages) */
+    public static String compareMessage(Path a, Path b) {
+        try {
+            return ExternalCommand.run(TIMEOUT, List.of("qemu-img", "compare", a.toString(), b.toString())).strip();
+        } catch (IOException e) {
+            return e.getMessage();
         }
     }
 
