@@ -203,6 +203,9 @@ public final class NbdClient implements AutoCloseable {
     /** Reads {@code dst.remaining()} bytes at {@code offset} into dst (holes as zeroes); dst's position is not moved. */
     public CompletableFuture<Void> readAsync(long offset, ByteBuffer dst) {
         int length = dst.remaining();
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read destination buffer is read-only");
+        }
         checkRange("read", offset, length);
         if (length == 0) {
             return CompletableFuture.completedFuture(null);
