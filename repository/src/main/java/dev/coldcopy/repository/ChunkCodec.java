@@ -86,12 +86,15 @@ public final class ChunkCodec {
 
     /** Encodes a chunk's plaintext (whose address was computed with {@link #address}). */
     public byte[] encodeChunk(ChunkAddress address, byte[] data, int offset, int length) {
-        return encode(address.rawBytes(), data, offset, length);
+        return encode(address.rawBytes(), data, offset, length, true);
     }
 
-    /** Encodes a named object (manifest, ...): like a chunk, bound to its name instead of an address. */
+    /**
+     * Encodes a named object (manifest, ...): like a chunk, bound to its name instead of an address.
+     * Not compressed: a manifest is mostly chunk addresses, which do not compress, and it must save fast.
+     */
     public byte[] encodeObject(String name, byte[] data) {
-        return encode(nameBinding(name), data, 0, data.length);
+        return encode(nameBinding(name), data, 0, data.length, false);
     }
 
     /** Checks, decrypts and decompresses a chunk and proves its content hashes to its address. */
@@ -113,11 +116,11 @@ public final class ChunkCodec {
         return ByteBuffer.wrap(stored, 8, 4).getInt();
     }
 
-    private byte[] encode(byte[] binding, byte[] data, int offset, int length) {
+    private byte[] encode(byte[] binding, byte[] data, int offset, int length, boolean compress) {
         int flags = 0;
         byte[] body = null;
         int bodyLength = length;
-        if (zstdLevel > 0 && length > 0) {
+        if (compress && zstdLevel > 0 && length > 0) {
             byte[] compressed = zstd.get().compress(slice(data, offset, length));
             // store raw when compression does not help: random data, already compressed data
             if (compressed.length < length - length / 64) {

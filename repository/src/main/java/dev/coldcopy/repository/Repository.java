@@ -230,6 +230,16 @@ public final class Repository implements AutoCloseable {
         throw new RepositoryException("no snapshot " + id + " in " + uri);
     }
 
+    /** the ids of every snapshot, from the manifest keys (no manifest is read), oldest first */
+    public List<SnapshotId> snapshotIds() throws IOException {
+        List<SnapshotId> ids = new ArrayList<>();
+        for (String key : manifestKeys(SNAPSHOTS)) {
+            ids.add(SnapshotId.parse(key.substring(key.lastIndexOf('/') + 1)));
+        }
+        ids.sort(Comparator.naturalOrder());
+        return ids;
+    }
+
     private List<SnapshotId> snapshotIds(String vm, String disk) throws IOException {
         List<SnapshotId> ids = new ArrayList<>();
         for (String key : manifestKeys(SNAPSHOTS + encode(vm) + "/" + encode(disk) + "/")) {

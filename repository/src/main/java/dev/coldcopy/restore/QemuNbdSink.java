@@ -1,0 +1,116 @@
+package dev.coldcopy.restore;
+
+import dev.coldcopy.nbd.protocol.NbdClient;
+import dev.coldcopy.nbd.protocol.NbdClientOptions;
+import dev.coldcopy.nbd.protocol.NbdUri;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Writes into an image through a private, writable qemu-nbd export (Unix socket in a 0700 temp dir,
+ * started with --fork and a pid file so its exit status tells whether it is serving) with the project's
+ * NBD client. Ranges never written stay unallocated: the new qcow2 stays sparse. close() disconnects,
+ * stops qemu-nbd and removes the socket dir, whatever happened.
+ */
+final class QemuNbdSink implements DiskSink {
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+    private final Path dir;
+    private final Path pidFile;
+    private NbdClient client;
+
+    QemuNbdSink(Path image, String format) throws IOException {
+        dir = Files.createTempDirectory("coldcopy-restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        pidFile = dir.resolve("qemu-nbd.pid");
+        Path socket = dir.resolve("nbd.sock");
+        try {
+            ExternalCommand.run(START_TIMEOUT, List.of("qemu-nbd", "--fork", "--pid-file", pidFile.toString(),
+                    "--format", format, "--socket", socket.toString(), "--cache", "writeback", "--discard", "unmap",
+                    image.toString()));
+            client = NbdClient.connect(NbdUri.unix(socket, ""), NbdClientOptions.builder().ioTimeout(Duration.ofMinutes(5)).build());
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void write(long offset, byte[] data, int from, int length) throws IOException {
+        await(client.writeAsync(offset, ByteBuffer.wrap(data, from, length), false));
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
+        client.writeZeroes(offset, length);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        client.flush();
+    }
+
+    private static void await(java.util.concurrent.CompletableFuture<Void> f) throws IOException {
+        try {
+            f.get(10, TimeUnit.MINUTES);
+        } catch (ExecutionException | CompletionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof IOException io ? io : new IOException(String.valueOf(c), c);
+        } catch (TimeoutException e) {
+            throw new IOException("NBD write did not complete within 10 minutes");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (client != null) {
+            client.close();
+            client = null;
+        }
+        try {
+            Optional<ProcessHandle> server = readPid().flatMap(ProcessHandle::of);
+            if (server.isPresent()) {
+                ProcessHandle p = server.get();
+                // qemu-nbd leaves on its own when its only client disconnects; make sure, then wait
+                p.destroy();
+                try {
+                    p.onExit().get(10, TimeUnit.SECONDS);
+                } catch (TimeoutException e) {
+                    p.destroyForcibly();
+                    p.onExit().get(5, TimeUnit.SECONDS);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // the process is gone or unkillable; nothing more to do
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path p : (Iterable<Path>) files::iterator) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private Optional<Long> readPid() {
+        try {
+            return Optional.of(Long.parseLong(Files.readString(pidFile).strip()));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package dev.coldcopy.restore;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** Positional writes into a raw image file (sparse where nothing is written). */
+final class RawFileSink implements DiskSink {
+    private static final int ZERO_BLOCK = 1024 * 1024;
+    private final FileChannel channel;
+
+    RawFileSink(Path file) throws IOException {
+        this.channel = FileChannel.open(file, StandardOpenOption.WRITE);
+    }
+
+    @Override
+    public void write(long offset, byte[] data, int from, int length) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(data, from, length);
+        long pos = offset;
+        while (b.hasRemaining()) {
+            pos += channel.write(b, pos);
+        }
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
+        byte[] zero = new byte[(int) Math.min(ZERO_BLOCK, length)];
+        long done = 0;
+        while (done < length) {
+            int n = (int) Math.min(zero.length, length - done);
+            write(offset + done, zero, 0, n);
+            done += n;
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        channel.force(false);
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

@@ -1,0 +1,96 @@
+package dev.coldcopy.restore;
+
+import dev.coldcopy.repository.ChunkAddress;
+import dev.coldcopy.repository.ChunkCorruptException;
+import dev.coldcopy.repository.ExtentMap;
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.SnapshotId;
+import dev.coldcopy.repository.SnapshotManifest;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks that every chunk a snapshot (or every snapshot) references exists, passes its checksum,
+ * decrypts, decompresses, hashes to its address and has the length the manifest expects.
+ * Each distinct chunk is read once; chunks are checked in parallel.
+ */
+public final class Verifier {
+    private final Repository repository;
+    private final int parallelism;
+
+    public Verifier(Repository repository) {
+        this.repository = repository;
+        this.parallelism = repository.options().parallelism();
+    }
+
+    /** @param snapshot one snapshot, or empty for all snapshots of the repository */
+    public VerifyResult verify(Optional<SnapshotId> snapshot) throws IOException {
+        List<VerifyResult.Problem> problems = Collections.synchronizedList(new ArrayList<>());
+        List<SnapshotManifest> manifests = new ArrayList<>();
+        if (snapshot.isPresent()) {
+            manifests.add(repository.load(snapshot.get()));
+        } else {
+            // ids come from the keys: a damaged manifest is reported, not fatal
+            for (SnapshotId id : repository.snapshotIds()) {
+                try {
+                    manifests.add(repository.load(id));
+                } catch (ChunkCorruptException e) {
+                    problems.add(new VerifyResult.Problem(e.objectName(), e.getMessage().substring(e.objectName().length() + 2), List.of(id.value())));
+                }
+            }
+        }
+        Map<ChunkAddress, Integer> lengths = new LinkedHashMap<>();
+        Map<ChunkAddress, List<String>> users = new LinkedHashMap<>();
+        for (SnapshotManifest m : manifests) {
+            for (ExtentMap.ChunkRef r : m.extents().chunks()) {
+                lengths.putIfAbsent(r.address(), r.length());
+                users.computeIfAbsent(r.address(), a -> new ArrayList<>()).add(m.id().value());
+            }
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
+            Thread t = new Thread(r, "coldcopy-verify");
+            t.setDaemon(true);
+            return t;
+        });
+        Semaphore inFlight = new Semaphore(parallelism * 2);
+        try {
+            for (Map.Entry<ChunkAddress, Integer> e : lengths.entrySet()) {
+                inFlight.acquire();
+                pool.execute(() -> {
+                    ChunkAddress a = e.getKey();
+                    try {
+                        byte[] plain = repository.readChunk(a);
+                        if (plain.length != e.getValue()) {
+                            problems.add(new VerifyResult.Problem("chunk " + a.hex(), "holds " + plain.length + " bytes, manifests expect " + e.getValue(), users.get(a)));
+                        }
+                    } catch (ChunkCorruptException ex) {
+                        problems.add(new VerifyResult.Problem("chunk " + a.hex(), ex.getMessage().substring(ex.objectName().length() + 2), users.get(a)));
+                    } catch (IOException | RuntimeException ex) {
+                        problems.add(new VerifyResult.Problem("chunk " + a.hex(), "cannot be read: " + ex.getMessage(), users.get(a)));
+                    } finally {
+                        inFlight.release();
+                    }
+                });
+            }
+            pool.shutdown();
+            pool.awaitTermination(12, TimeUnit.HOURS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("verify interrupted");
+        } finally {
+            pool.shutdownNow();
+        }
+        List<VerifyResult.Problem> sorted = new ArrayList<>(problems);
+        sorted.sort((x, y) -> x.object().compareTo(y.object()));
+        return new VerifyResult(manifests.size(), lengths.size(), sorted);
+    }
+}

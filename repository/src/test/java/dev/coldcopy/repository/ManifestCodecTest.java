@@ -1,0 +1,56 @@
+package dev.coldcopy.repository;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.coldcopy.repository.backend.FileBackend;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Random;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ManifestCodecTest {
+    private static final long TIB = 1L << 40;
+    private static final int CHUNK = 4 << 20;
+
+    @Test
+    void oneTebibyteManifestSavesAndLoadsInUnderASecond(@TempDir Path dir) throws Exception {
+        // 262144 extents of 4 MiB, each its own chunk: a fully written 1 TiB disk
+        Random r = new Random(7);
+        int n = (int) (TIB / CHUNK);
+        ExtentMap.Builder b = new ExtentMap.Builder(n);
+        byte[] a = new byte[32];
+        for (int i = 0; i < n; i++) {
+            r.nextBytes(a);
+            b.addData((long) i * CHUNK, CHUNK, ChunkAddress.of(a), CHUNK, 0);
+        }
+        ExtentMap map = b.build();
+        SnapshotHeader h = new SnapshotHeader("vm1", "vda", "/images/vm1.qcow2", TIB, SnapshotKind.FULL, "first backup", null, "cc-x");
+        SnapshotManifest m = new SnapshotManifest(SnapshotId.create(Instant.now()), h, Optional.empty(), Instant.now(), CHUNK,
+                BackupStatistics.none(), map);
+        try (DefaultCamelContext ctx = new DefaultCamelContext()) {
+            ctx.start();
+            RepositoryOptions opts = RepositoryOptions.builder().camelContext(ctx).build();
+            try (Repository repo = Repository.init(RepositoryUri.file(dir), opts)) {
+                // warm up once (class loading, JIT), then measure a save + load through the real file backend
+                repo.writeManifest(m);
+                repo.load(m.id());
+                long t0 = System.nanoTime();
+                repo.writeManifest(m);
+                long t1 = System.nanoTime();
+                SnapshotManifest loaded = repo.load(m.id());
+                long t2 = System.nanoTime();
+                System.out.printf("manifest of %d extents: %d bytes stored, save %d ms, load %d ms%n", n,
+                        ((FileBackend) repo.backend()).root().resolve(Repository.manifestKey(h, m.id())).toFile().length(),
+                        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+                assertThat((t2 - t0) / 1_000_000).as("save + load milliseconds").isLessThan(1000);
+                assertThat(loaded.extents().size()).isEqualTo(n);
+                assertThat(loaded.extents().get(n - 1)).isEqualTo(map.get(n - 1));
+                assertThat(loaded.extents().get(12345)).isEqualTo(map.get(12345));
+                assertThat(loaded.header()).isEqualTo(h);
+            }
+        }
+    }
+}
