@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Incremental backups of stopped QEMU/KVM virtual machines.",
         subcommands = {
             RunCommand.class,
+            BackupCommand.class,
             CommandLine.HelpCommand.class,
             MapCommand.class,
         })

@@ -20,11 +20,22 @@ public final class ColdcopyMain {
     private final Optional<Path> configDir;
     private final List<String> profiles;
     private final Map<String, String> overrides;
+    private final String routeFiles;
 
+    /** The whole service: every route file. */
     public ColdcopyMain(Optional<Path> configDir, List<String> profiles, Map<String, String> overrides) {
+        this(configDir, profiles, overrides, "*.yaml");
+    }
+
+    /**
+     * @param routeFiles which route files to load, e.g. {@code backup.yaml} for a one-off backup that
+     *                   needs no event intake
+     */
+    public ColdcopyMain(Optional<Path> configDir, List<String> profiles, Map<String, String> overrides, String routeFiles) {
         this.configDir = configDir;
         this.profiles = List.copyOf(profiles);
         this.overrides = Map.copyOf(overrides);
+        this.routeFiles = routeFiles;
     }
 
     public Main build() {
@@ -59,8 +70,8 @@ public final class ColdcopyMain {
     /** Routes on disk replace the embedded ones as a whole, so a user's edit is never merged with a stale copy. */
     String routesPattern() {
         if (configDir.isPresent() && Files.isDirectory(configDir.get().resolve("routes"))) {
-            return "file:" + configDir.get().resolve("routes") + "/*.yaml";
+            return "file:" + configDir.get().resolve("routes") + "/" + routeFiles;
         }
-        return "classpath:routes/*.yaml";
+        return "classpath:routes/" + routeFiles;
     }
 }

@@ -1,14 +1,53 @@
 package dev.coldcopy.service;
 
+import java.io.File;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.BaseMainSupport;
+import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.main.Main;
+import org.apache.camel.support.processor.idempotent.FileIdempotentRepository;
 
 /** The beans the YAML routes refer to by name. */
-final class ServiceBeans {
+public final class ServiceBeans {
     private ServiceBeans() {}
 
     static void bindAll(Main main) {
+        BackupEngineHolder engine = new BackupEngineHolder();
+        BackupProcessors backup = new BackupProcessors(engine);
         main.bind("eventIntake", new EventIntakeProcessor());
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
+        
+        main.bind("diskJobs", backup.diskJobs());
+        main.bind("prepareDiskBackup", backup.prepare());
+        main.bind("storeChunk", backup.storeChunk());
+        main.bind("commitSnapshot", backup.commit());
+        main.bind("finishDiskBackup", backup.finish());
+        main.bind("diskFailure", backup.failure());
+        main.bind("resultJson", backup.resultJson());
+        main.bind("diskResults", new DiskResults());
+        main.bind("raiseDiskFailures", DiskResults.raiseFailures());
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport configured) {
+                bindConfiguredBeans(configured.getCamelContext());
+            }
+
+            @Override
+            public void afterStop(BaseMainSupport stopped) {
+                engine.close();
+            }
+        });
+    }
+
+    /** Beans whose shape depends on the configuration, bound once it is loaded. */
+    static void bindConfiguredBeans(CamelContext camel) {
+        int disks = Integer.parseInt(camel.resolvePropertyPlaceholders("{{coldcopy.parallel.disks:2}}"));
+        ExecutorService pool = camel.getExecutorServiceManager().newFixedThreadPool(ServiceBeans.class, "coldcopy-disk", disks);
+        camel.getRegistry().bind("diskPool", pool);
+        Path ids = Path.of(camel.resolvePropertyPlaceholders("{{coldcopy.home}}"), "state", "event-ids");
+        camel.getRegistry().bind("eventIds", FileIdempotentRepository.fileIdempotentRepository(new File(ids.toString()), 10_000));
     }
 }

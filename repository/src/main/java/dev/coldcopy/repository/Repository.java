@@ -93,7 +93,7 @@ public final class Repository implements AutoCloseable {
             try {
                 json = backend.get(RepositoryConfig.KEY);
             } catch (ObjectNotFoundException e) {
-                throw new RepositoryException("no repository at " + uri + " (no config object; initialise it first)");
+                throw new RepositoryNotFoundException("no repository at " + uri + " (no config object; initialise it first)");
             }
             RepositoryConfig config = RepositoryConfig.parse(json, uri.toString());
             byte[] master = null;

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * putting ranges in ascending order, so neighbouring pieces fill one chunk.
  */
 public final class SnapshotWriter implements AutoCloseable {
+    private BackupStatistics committedStatistics;
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final Repository repository;
@@ -171,7 +172,7 @@ public final class SnapshotWriter implements AutoCloseable {
                 map = parent.get().extents().overlay(map);
             }
             long millis = readerStatistics.durationMillis() > 0 ? readerStatistics.durationMillis() : (System.nanoTime() - startNanos) / 1_000_000;
-            BackupStatistics stats = new BackupStatistics(readerStatistics.bytesRead(), bytesData.get(), bytesZero.get(),
+            BackupStatistics stats = committedStatistics = new BackupStatistics(readerStatistics.bytesRead(), bytesData.get(), bytesZero.get(),
                     bytesStored, bytesNew, chunksNew, chunksReused, millis);
             SnapshotManifest manifest = new SnapshotManifest(id, header, parent.map(SnapshotManifest::id), started,
                     chunkSize, stats, map);
@@ -184,6 +185,14 @@ public final class SnapshotWriter implements AutoCloseable {
             finished = true;
             pool.shutdownNow();
         }
+    }
+
+    /** The statistics written into the manifest; available once {@link #commit} returned. */
+    public synchronized BackupStatistics statistics() {
+        if (committedStatistics == null) {
+            throw new IllegalStateException("snapshot " + id + " is not committed");
+        }
+        return committedStatistics;
     }
 
     public SnapshotId commit() throws RepositoryException {

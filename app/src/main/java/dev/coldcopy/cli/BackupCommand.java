@@ -1,0 +1,116 @@
+package dev.coldcopy.cli;
+
+import dev.coldcopy.event.BackupEvent;
+import dev.coldcopy.event.DiskSpec;
+import dev.coldcopy.event.Names;
+import dev.coldcopy.service.BackupResult;
+import dev.coldcopy.service.ColdcopyMain;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.main.Main;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(
+        name = "backup",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Back up the disks of a stopped VM now, through the same routes as the service.",
+            "Prints one line per disk: VM/TARGET SNAPSHOT-ID full|incremental|delta REASON",
+            "",
+            "Example:",
+            "  coldcopy backup --repo file:/backups --vm web --disk vda=/var/lib/libvirt/images/web.qcow2"
+        })
+final class BackupCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--repo", required = true, paramLabel = "URI",
+            description = "Repository: file:/path, s3://bucket/prefix?region=..&endpoint=.., sftp://user@host:port/path")
+    String repository;
+
+    @Option(names = "--vm", required = true, paramLabel = "NAME", description = "The VM (libvirt domain) name.")
+    String vm;
+
+    @Option(names = "--disk", required = true, paramLabel = "TARGET=IMAGE",
+            description = "A disk to back up: its target name and top qcow2 image. Repeat for more disks.")
+    List<String> disks = new ArrayList<>();
+
+    @Option(names = "--checkpoint", paramLabel = "NAME",
+            description = "Back up the changes since this bitmap (e.g. a libvirt checkpoint) instead of coldcopy's latest.")
+    String checkpoint;
+
+    @Option(names = "--allow-root", paramLabel = "DIR",
+            description = "Also allow images under DIR (default: coldcopy.allowed-roots from the configuration).")
+    List<Path> allowRoots = new ArrayList<>();
+
+    @Option(names = "--key-file", paramLabel = "FILE", description = "Encryption key file (a new repository is created encrypted).")
+    Path keyFile;
+
+    @Option(names = "--export-way", paramLabel = "WAY", description = "storage-daemon (default) or qemu-nbd.")
+    String exportWay;
+
+    @Option(names = "--config", paramLabel = "DIR", description = "Configuration directory (as for run).")
+    Path configDir;
+
+    @Option(names = "-D", paramLabel = "KEY=VALUE", mapFallbackValue = "", description = "Override one setting.")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        BackupEvent event = new BackupEvent("cli-" + UUID.randomUUID(), Names.vm(vm), diskSpecs(),
+                Optional.ofNullable(checkpoint).map(Names::checkpoint));
+        Map<String, String> settings = new LinkedHashMap<>(overrides);
+        settings.put("coldcopy.repository", repository);
+        settings.put("camel.server.enabled", "false");
+        settings.put("camel.management.enabled", "false");
+        if (keyFile != null) {
+            settings.put("coldcopy.repository.key-file", keyFile.toAbsolutePath().toString());
+        }
+        if (exportWay != null) {
+            settings.put("coldcopy.export.way", exportWay);
+        }
+        Main main = new ColdcopyMain(Optional.ofNullable(configDir), List.of(), settings, "backup.yaml").build();
+        main.start();
+        try {
+            CamelContext camel = main.getCamelContext();
+            if (!allowRoots.isEmpty()) {
+                String roots = camel.resolvePropertyPlaceholders("{{coldcopy.allowed-roots}}") + ","
+                        + allowRoots.stream().map(p -> p.toAbsolutePath().toString()).collect(Collectors.joining(","));
+                camel.getPropertiesComponent().addOverrideProperty("coldcopy.allowed-roots", roots);
+            }
+            ProducerTemplate producer = camel.createProducerTemplate();
+            @SuppressWarnings("unchecked")
+            List<BackupResult> results = producer.requestBodyAndHeader("direct:backup-vm", event,
+                    dev.coldcopy.service.ColdcopyHeaders.EVENT_ID, event.id(), List.class);
+            results.forEach(r -> spec.commandLine().getOut().println(r.line()));
+            return 0;
+        } finally {
+            main.stop();
+        }
+    }
+
+    private List<DiskSpec> diskSpecs() {
+        List<DiskSpec> specs = new ArrayList<>();
+        for (String d : disks) {
+            int eq = d.indexOf('=');
+            if (eq <= 0 || eq == d.length() - 1) {
+                throw new IllegalArgumentException("--disk '" + d + "' must be TARGET=IMAGE, e.g. vda=/var/lib/libvirt/images/web.qcow2");
+            }
+            specs.add(new DiskSpec(Names.target(d.substring(0, eq)), Path.of(d.substring(eq + 1)).toAbsolutePath().normalize()));
+        }
+        return specs;
+    }
+}

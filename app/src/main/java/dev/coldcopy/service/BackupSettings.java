@@ -1,0 +1,50 @@
+package dev.coldcopy.service;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.apache.camel.CamelContext;
+
+/**
+ * The settings a backup needs, read once from the service configuration (see
+ * {@code config/application.properties} for what each one means).
+ */
+public record BackupSettings(
+        List<Path> allowedRoots,
+        Path workDir,
+        String repository,
+        int compressionLevel,
+        Optional<Path> keyFile,
+        Optional<Path> sftpPrivateKeyFile,
+        Optional<Path> sftpKnownHostsFile,
+        String exportWay,
+        Duration diskLockWait) {
+
+    public static BackupSettings from(CamelContext camel) {
+        return new BackupSettings(
+                paths(camel.resolvePropertyPlaceholders("{{coldcopy.allowed-roots}}")),
+                Path.of(camel.resolvePropertyPlaceholders("{{coldcopy.work.dir}}")),
+                camel.resolvePropertyPlaceholders("{{coldcopy.repository}}"),
+                Integer.parseInt(camel.resolvePropertyPlaceholders("{{coldcopy.repository.compression-level:3}}")),
+                optionalPath(camel, "coldcopy.repository.key-file"),
+                optionalPath(camel, "coldcopy.repository.sftp.private-key-file"),
+                optionalPath(camel, "coldcopy.repository.sftp.known-hosts-file"),
+                camel.resolvePropertyPlaceholders("{{coldcopy.export.way:storage-daemon}}"),
+                Duration.ofSeconds(Long.parseLong(camel.resolvePropertyPlaceholders("{{coldcopy.disk-lock.wait-seconds:600}}"))));
+    }
+
+    private static Optional<Path> optionalPath(CamelContext camel, String key) {
+        String value = camel.resolvePropertyPlaceholders("{{" + key + ":}}").strip();
+        return value.isEmpty() ? Optional.empty() : Optional.of(Path.of(value));
+    }
+
+    static List<Path> paths(String commaSeparated) {
+        return Arrays.stream(commaSeparated.split(","))
+                .map(String::strip)
+                .filter(s -> !s.isEmpty())
+                .map(Path::of)
+                .toList();
+    }
+}

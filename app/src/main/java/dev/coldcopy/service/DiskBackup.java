@@ -1,0 +1,177 @@
+package dev.coldcopy.service;
+
+import dev.coldcopy.backup.DiskLock;
+import dev.coldcopy.checkpoint.BackupKind;
+import dev.coldcopy.checkpoint.BackupPlan;
+import dev.coldcopy.checkpoint.BackupPlanner;
+import dev.coldcopy.checkpoint.CheckpointRotation;
+import dev.coldcopy.checkpoint.PreviousBackup;
+import dev.coldcopy.event.BadEventException;
+import dev.coldcopy.qemu.BackingChain;
+import dev.coldcopy.qemu.RunningExport;
+import dev.coldcopy.qemu.VmRunningException;
+import dev.coldcopy.repository.BackupStatistics;
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.SnapshotHeader;
+import dev.coldcopy.repository.SnapshotId;
+import dev.coldcopy.repository.SnapshotKind;
+import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.repository.SnapshotWriter;
+import dev.coldcopy.security.RefusedException;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One disk's backup from plan to commit, holding what must be undone: the per-disk lock, the new
+ * checkpoint bitmap, the NBD export and the unfinished snapshot. {@link #close()} undoes whatever
+ * {@link #commit()} did not make permanent, in the order qemu's image locks need (export first).
+ */
+public final class DiskBackup implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DiskBackup.class);
+
+    private final DiskJob job;
+    private final Instant started = Instant.now();
+    private DiskLock lock;
+    private BackupPlan plan;
+    private CheckpointRotation rotation;
+    private RunningExport export;
+    private SnapshotWriter writer;
+    private Repository repository;
+    private SnapshotId committed;
+    private long bytesRead;
+    private long bytesZero;
+    private Instant readStarted;
+
+    private DiskBackup(DiskJob job) {
+        this.job = job;
+    }
+
+    /**
+     * Locks the disk, inspects its chain, plans full/incremental/delta, adds the next checkpoint and
+     * starts the export. Anything started is undone again if a later step fails.
+     *
+     * @throws BadEventException for what retrying cannot fix: image refused or missing, not qcow2, VM running
+     */
+    public static DiskBackup prepare(BackupEngine engine, DiskJob job) throws IOException {
+        DiskBackup backup = new DiskBackup(job);
+        try {
+            backup.start(engine);
+            return backup;
+        } catch (RuntimeException | IOException e) {
+            backup.close();
+            throw e;
+        }
+    }
+
+    private void start(BackupEngine engine) throws IOException {
+        String label = job.label();
+        BackingChain chain;
+        try {
+            lock = engine.locks().lock(job.disk().image(), engine.settings().diskLockWait());
+            chain = engine.inspector().inspect(job.disk().image());
+        } catch (VmRunningException e) {
+            throw new BadEventException(label + ": VM is running (" + Reasons.oneLine(e) + ")", e);
+        } catch (RefusedException e) {
+            throw new BadEventException(label + ": " + Reasons.oneLine(e), e);
+        }
+        if (!chain.top().isQcow2()) {
+            throw new BadEventException(label + ": " + chain.top().path() + " is " + chain.top().format()
+                    + ", not qcow2: coldcopy backs up qcow2 disks only");
+        }
+        repository = engine.repository();
+        Optional<SnapshotManifest> parent = repository.latestRestorable(job.event().vm(), job.disk().target());
+        Optional<PreviousBackup> previous = parent
+                .flatMap(m -> Optional.ofNullable(m.header().checkpointCreated()).map(cp -> new PreviousBackup(cp, m.virtualSize())));
+        plan = BackupPlanner.plan(chain, repository.id(), job.event().checkpoint(), previous, Clock.systemUTC());
+        LOG.info("{}: plan {} ({})", label, plan.kind().label(), plan.reason());
+        rotation = CheckpointRotation.begin(engine.tools(), engine.journal(), chain, plan);
+        try {
+            export = engine.exports().start(chain, plan);
+        } catch (VmRunningException e) {
+            throw new BadEventException(label + ": VM is running (" + Reasons.oneLine(e) + ")", e);
+        }
+        SnapshotHeader header = new SnapshotHeader(job.event().vm(), job.disk().target(),
+                job.disk().image().toString(), chain.virtualSize(), kind(plan.kind()), plan.reason(),
+                plan.baseBitmap().orElse(null), rotation.createdCheckpoint().orElse(null));
+        writer = repository.newSnapshot(header, plan.kind() == BackupKind.INCREMENTAL ? parent : Optional.empty());
+        readStarted = Instant.now();
+    }
+
+    private static SnapshotKind kind(BackupKind kind) {
+        return switch (kind) {
+            case FULL -> SnapshotKind.FULL;
+            case INCREMENTAL -> SnapshotKind.INCREMENTAL;
+            case DELTA -> SnapshotKind.DELTA;
+        };
+    }
+
+    public DiskJob job() {
+        return job;
+    }
+
+    public BackupPlan plan() {
+        return plan;
+    }
+
+    public RunningExport export() {
+        return export;
+    }
+
+    /** The NBD meta context to read: the merged dirty bitmap, or allocation for a full backup. */
+    public String metaContext() {
+        return export.dirtyBitmapContext().orElse("base:allocation");
+    }
+
+    public void putData(long offset, byte[] data, int length) throws IOException {
+        writer.putData(offset, data, length);
+        bytesRead += length;
+    }
+
+    public void putZero(long offset, long length) throws IOException {
+        writer.putZero(offset, length);
+        bytesZero += length;
+    }
+
+    /**
+     * Writes the manifest (the snapshot exists from here on), stops the export, then rotates the
+     * checkpoint: the new bitmap stays, this repository's older ones go.
+     */
+    public BackupResult commit() throws IOException {
+        Duration readTime = Duration.between(readStarted, Instant.now());
+        committed = writer.commit(BackupStatistics.read(bytesRead, readTime));
+        export.close();
+        rotation.commit();
+        Duration total = Duration.between(started, Instant.now());
+        BackupStatistics stats = writer.statistics();
+        LOG.info("{}: committed {} snapshot {}: read {} MiB in {} ms ({} MiB/s), stored {} MiB new",
+                job.label(), plan.kind().label(), committed, mib(bytesRead), readTime.toMillis(),
+                String.format("%.1f", mib(bytesRead) * 1000.0 / Math.max(1, readTime.toMillis())), mib(stats.bytesNew()));
+        return BackupResult.success(job, committed.toString(), plan.kind().label(), plan.reason(),
+                bytesRead, stats.bytesNew(), total, rotation.createdCheckpoint());
+    }
+
+    private static long mib(long bytes) {
+        return bytes >> 20;
+    }
+
+    @Override
+    public void close() {
+        if (export != null) {
+            export.close();
+        }
+        if (writer != null && committed == null) {
+            writer.abort();
+        }
+        if (rotation != null) {
+            rotation.close();   // without commit(): removes the new checkpoint so the old one stays the base
+        }
+        if (lock != null) {
+            lock.close();
+        }
+    }
+}

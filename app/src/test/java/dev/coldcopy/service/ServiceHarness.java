@@ -1,0 +1,171 @@
+package dev.coldcopy.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.RepositoryOptions;
+import dev.coldcopy.repository.RepositoryUri;
+import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.restore.RestoreFormat;
+import dev.coldcopy.restore.RestoreRequest;
+import dev.coldcopy.restore.Restorer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.apache.camel.main.Main;
+
+/**
+ * The real service (Camel Main, the shipped YAML routes) on a temporary home directory, with helpers
+ * to drop events, wait for results and restore snapshots. Every test gets a fresh one.
+ */
+public final class ServiceHarness implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    public final Path home;
+    public final Path images;
+    public final int httpPort;
+    private final Map<String, String> settings = new HashMap<>();
+    private Main main;
+
+    public ServiceHarness(Path home) throws IOException {
+        this.home = home;
+        this.images = Files.createDirectories(home.resolve("images"));
+        this.httpPort = Tools.freePort();
+        settings.put("coldcopy.home", home.toString());
+        settings.put("coldcopy.spool.poll-ms", "200");
+        settings.put("coldcopy.retry.delay-ms", "200");
+        settings.put("camel.server.port", Integer.toString(httpPort));
+        settings.put("camel.management.port", Integer.toString(httpPort));
+    }
+
+    public ServiceHarness set(String key, String value) {
+        settings.put(key, value);
+        return this;
+    }
+
+    public ServiceHarness start() {
+        main = new ColdcopyMain(Optional.empty(), List.of(), settings).build();
+        try {
+            main.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("service did not start: " + e.getMessage(), e);
+        }
+        return this;
+    }
+
+    public void stop() {
+        if (main != null) {
+            try {
+                main.stop();
+            } catch (Exception e) {
+                // stopping is best effort in tests
+            }
+            main = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    public Path spool() {
+        return home.resolve("spool");
+    }
+
+    /** Writes the event atomically into the spool, as the libvirt hook does. */
+    public void dropEvent(String name, String json) throws IOException {
+        Files.createDirectories(spool());
+        Path tmp = spool().resolve("." + name + ".json.tmp");
+        Files.writeString(tmp, json);
+        Files.move(tmp, spool().resolve(name + ".json"), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    public static String event(String vm, String target, Path image) {
+        return "{\"event\":\"stopped\",\"vm\":\"" + vm + "\",\"disks\":[{\"target\":\"" + target
+                + "\",\"image\":\"" + image + "\"}]}";
+    }
+
+    public List<JsonNode> results() throws IOException {
+        return jsonFiles(home.resolve("results"));
+    }
+
+    public List<JsonNode> deadLetters() throws IOException {
+        return jsonFiles(home.resolve("dead-letter"));
+    }
+
+    private static List<JsonNode> jsonFiles(Path dir) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
+                out.add(JSON.readTree(Files.readString(f, StandardCharsets.UTF_8)));
+            }
+        }
+        return out;
+    }
+
+    /** Waits until there are {@code count} results and returns the newest. */
+    public JsonNode awaitResult(int count, Duration timeout) throws Exception {
+        return awaitFiles(home.resolve("results"), count, timeout);
+    }
+
+    public JsonNode awaitDeadLetter(int count, Duration timeout) throws Exception {
+        return awaitFiles(home.resolve("dead-letter"), count, timeout);
+    }
+
+    private JsonNode awaitFiles(Path dir, int count, Duration timeout) throws Exception {
+        Instant end = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(end)) {
+            List<JsonNode> found = jsonFiles(dir);
+            if (found.size() >= count) {
+                return found.get(found.size() - 1);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("expected " + count + " file(s) in " + dir + " within " + timeout
+                + "; results " + results() + "; dead letters " + deadLetters());
+    }
+
+    public Repository openRepository() throws IOException {
+        return Repository.open(RepositoryUri.file(home.resolve("repository")), RepositoryOptions.defaults());
+    }
+
+    /** Restores the snapshot to a fresh file and asserts qemu-img compare calls it identical to {@code expected}. */
+    public static void assertRestoresTo(Repository repository, SnapshotManifest snapshot, Path expected, Path output) throws IOException {
+        new Restorer(repository).restore(RestoreRequest.of(snapshot, output, RestoreFormat.QCOW2));
+        String compare = Tools.run(Duration.ofMinutes(2), List.of("qemu-img", "compare", "-f", "qcow2", "-F", "raw", output.toString(), expected.toString()));
+        assertThat(compare).contains("Images are identical");
+    }
+
+    /** The disk's guest-visible content now, as a raw file. */
+    public static Path snapshotOfDisk(Path image, Path raw) {
+        return QemuImages.convertToRaw(image, raw);
+    }
+
+    /** Random bytes at the offset (incompressible: what the repository stores is what was written). */
+    public static void writeRandom(Path qcow2, long offset, int length, long seed, Path scratch) throws IOException {
+        byte[] data = new byte[length];
+        new Random(seed).nextBytes(data);
+        Path src = Files.createTempFile(scratch, "random", ".bin");
+        Files.write(src, data);
+        QemuImages.qemuIo(qcow2, "qcow2", "write -s " + src + " " + offset + " " + length);
+        Files.delete(src);
+    }
+}
