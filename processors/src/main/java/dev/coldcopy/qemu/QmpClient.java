@@ -1,12 +1,9 @@
 package dev.coldcopy.qemu;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -36,7 +33,6 @@ public final class QmpClient implements AutoCloseable {
     private static final JsonNode EOF = JSON.createObjectNode().put("__eof", true);
 
     private final SocketChannel channel;
-    private final OutputStream out;
     private final BlockingQueue<JsonNode> replies = new LinkedBlockingQueue<>();
     private final AtomicLong ids = new AtomicLong();
     private final Duration timeout;
@@ -44,7 +40,6 @@ public final class QmpClient implements AutoCloseable {
 
     private QmpClient(SocketChannel channel, Duration timeout, String peer) {
         this.channel = channel;
-        this.out = Channels.newOutputStream(channel);
         this.timeout = timeout;
         this.peer = peer;
         Thread reader = new Thread(this::readLoop, "qmp-reader");
@@ -93,9 +88,12 @@ public final class QmpClient implements AutoCloseable {
         }
         request.put("id", id);
         try {
-            synchronized (out) {
-                out.write((JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
+            // the channel itself, not Channels.newOutputStream: that stream would wait for the reader's lock
+            ByteBuffer bytes = ByteBuffer.wrap((JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8));
+            synchronized (this) {
+                while (bytes.hasRemaining()) {
+                    channel.write(bytes);
+                }
             }
         } catch (IOException e) {
             throw new QemuException(peer + ": cannot send " + command + ": " + e.getMessage(), e);
@@ -131,17 +129,28 @@ public final class QmpClient implements AutoCloseable {
     }
 
     private void readLoop() {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode message = JSON.readTree(line);
-                if (message.has("event")) {
-                    LOG.debug("{} event {}", peer, message);
-                } else {
-                    replies.offer(message);
+        ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+        try {
+            while (channel.read(buffer.clear()) >= 0) {
+                buffer.flip();
+                while (buffer.hasRemaining()) {
+                    byte b = buffer.get();
+                    if (b != '\n') {
+                        line.write(b);
+                        continue;
+                    }
+                    String text = line.toString(StandardCharsets.UTF_8).strip();
+                    line.reset();
+                    if (text.isEmpty()) {
+                        continue;
+                    }
+                    JsonNode message = JSON.readTree(text);
+                    if (message.has("event")) {
+                        LOG.debug("{} event {}", peer, message);
+                    } else {
+                        replies.offer(message);
+                    }
                 }
             }
         } catch (IOException e) {

@@ -114,7 +114,11 @@ public final class StorageDaemonExport implements ExportServer {
             if (e instanceof RuntimeException re) {
                 throw re;
             }
-            throw new QemuException(PROGRAM + " could not be started: " + e.getMessage(), e);
+            if (e instanceof java.nio.channels.ClosedByInterruptException) {
+                Thread.currentThread().interrupt();
+                throw new QemuException(PROGRAM + " start was interrupted", e);
+            }
+            throw new QemuException(PROGRAM + " could not be started: " + e, e);
         }
     }
 

@@ -1,0 +1,37 @@
+package dev.coldcopy.backup;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import dev.coldcopy.checkpoint.BackupPlanner;
+import dev.coldcopy.checkpoint.PreviousBackup;
+import dev.coldcopy.qemu.ChainInspector;
+import dev.coldcopy.qemu.ExportServer;
+import dev.coldcopy.qemu.QemuTools;
+import dev.coldcopy.security.ImagePolicy;
+
+/**
+ * Child JVM for ReaperTest: starts a backup (checkpoint added, export running), says READY, and waits to be
+ * killed with -9 mid-backup. Args: workDir imageRoot image server previousCheckpoint size.
+ */
+public final class CrashingBackupMain {
+
+    public static void main(String[] args) throws Exception {
+        Path workDir = Path.of(args[0]);
+        QemuTools tools = QemuTools.defaults();
+        RunDirectory runDir = RunDirectory.at(workDir);
+        ChainInspector inspector = new ChainInspector(tools, new ImagePolicy(List.of(Path.of(args[1]))));
+        var chain = inspector.inspect(Path.of(args[2]));
+        var plan = BackupPlanner.plan(chain, "r1", Optional.empty(),
+                Optional.of(new PreviousBackup(args[4], Long.parseLong(args[5]))), Clock.systemUTC());
+        DiskBackupSession session = DiskBackupSession.open(runDir.diskLocks(), Duration.ofSeconds(5), tools,
+                runDir.journal(), ExportServer.named(args[3], tools, runDir.exports()), chain, plan);
+        System.out.println("READY " + session.export().pid() + " " + session.createdCheckpoint().orElseThrow() + " "
+                + session.export().nbdUri());
+        System.out.flush();
+        Thread.sleep(120_000);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.coldcopy.backup;
+
+import static dev.coldcopy.testing.QemuImages.*;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.coldcopy.checkpoint.BackupPlanner;
+import dev.coldcopy.qemu.ChainInspector;
+import dev.coldcopy.qemu.ExportServer;
+import dev.coldcopy.qemu.QemuTools;
+import dev.coldcopy.security.ImagePolicy;
+
+/** One backup per disk at a time; different disks in parallel. */
+class DiskLocksTest {
+
+    @TempDir
+    Path dir;
+    RunDirectory runDir;
+    QemuTools tools = QemuTools.defaults();
+    ChainInspector inspector;
+    Path disk1;
+    Path disk2;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Path images = Files.createDirectory(dir.resolve("images"));
+        runDir = RunDirectory.at(dir.resolve("run"));
+        inspector = new ChainInspector(tools, new ImagePolicy(List.of(images)));
+        disk1 = qcow2(images.resolve("vm1-vda.qcow2"), "4M");
+        disk2 = qcow2(images.resolve("vm2-vda.qcow2"), "4M");
+    }
+
+    DiskBackupSession open(Path disk, Duration wait) {
+        var chain = inspector.inspect(disk);
+        return DiskBackupSession.open(runDir.diskLocks(), wait, tools, runDir.journal(),
+                ExportServer.named("qemu-storage-daemon", tools, runDir.exports()), chain,
+                BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.empty(), Clock.systemUTC()));
+    }
+
+    @Test
+    void aSecondBackupOfTheSameDiskIsRefusedClearlyAfterWaiting() {
+        try (DiskBackupSession first = open(disk1, Duration.ofSeconds(1))) {
+            long t0 = System.nanoTime();
+            assertThatThrownBy(() -> open(disk1, Duration.ofMillis(300))).isInstanceOf(DiskBusyException.class)
+                    .hasMessageStartingWith("disk " + disk1 + " is busy: another backup of it has been running in this process since")
+                    .hasMessageEndingWith("(waited 300 ms)");
+            assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(300_000_000L);
+            assertThat(bitmaps(disk1)).hasSize(1); // the refused one added no checkpoint
+        }
+    }
+
+    @Test
+    void aWaitingBackupProceedsOnceTheFirstFinishes() throws Exception {
+        DiskBackupSession first = open(disk1, Duration.ofSeconds(1));
+        CompletableFuture<String> second = CompletableFuture.supplyAsync(() -> {
+            try (DiskBackupSession s = open(disk1, Duration.ofSeconds(20))) {
+                return s.export().nbdUri();
+            }
+        });
+        Thread.sleep(300);
+        assertThat(second).isNotDone();
+        first.close();
+        assertThat(second.get(30, TimeUnit.SECONDS)).startsWith("nbd+unix:///disk?socket=");
+    }
+
+    @Test
+    void differentDisksAreBackedUpInParallel() {
+        try (DiskBackupSession a = open(disk1, Duration.ofMillis(100)); DiskBackupSession b = open(disk2, Duration.ofMillis(100))) {
+            assertThat(map(a.export().nbdUri(), "base:allocation")).isNotEmpty();
+            assertThat(map(b.export().nbdUri(), "base:allocation")).isNotEmpty();
+            assertThat(a.export().pid()).isNotEqualTo(b.export().pid());
+        }
+    }
+}
