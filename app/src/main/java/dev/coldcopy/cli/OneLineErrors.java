@@ -22,14 +22,6 @@ final class OneLineErrors implements IExecutionExceptionHandler {
     }
 
     static String reason(Throwable ex) {
-        Throwable t = ex;
-        while ((t.getMessage() == null || t.getMessage().isBlank()) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        String message = t.getMessage();
-        if (message == null || message.isBlank()) {
-            message = t.getClass().getSimpleName();
-        }
-        return message.replace('\n', ' ').strip();
+        return dev.coldcopy.service.Reasons.oneLine(ex);
     }
 }

@@ -6,8 +6,8 @@ import java.util.Optional;
 /**
  * A validated "VM stopped" event.
  *
- * @param id         stable identity of the event: the one it carried, or a digest of its content, so the
- *                   same event delivered twice is recognised
+ * @param id         identity of the event: the one the sender gave (so the same event delivered twice
+ *                   is backed up once), else a fresh one
  * @param vm         the VM (libvirt domain) name
  * @param disks      the disks to back up, in the order given
  * @param checkpoint a bitmap to back up from instead of coldcopy's latest checkpoint (e.g. a libvirt one)

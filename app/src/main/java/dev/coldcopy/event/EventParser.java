@@ -9,14 +9,12 @@ import com.fasterxml.jackson.databind.node.JsonNodeType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
@@ -87,7 +85,9 @@ public final class EventParser {
             }
         }
         Optional<String> checkpoint = optionalText(root, "checkpoint").map(Names::checkpoint);
-        String id = optionalText(root, "id").map(EventParser::eventId).orElseGet(() -> digest(json));
+        // Without an id two stops of the same VM look alike; de-duplicating them could skip a real
+        // backup, so only an id the sender gave marks a redelivery.
+        String id = optionalText(root, "id").map(EventParser::eventId).orElseGet(() -> "evt-" + UUID.randomUUID());
         return new BackupEvent(id, vm, disks, checkpoint);
     }
 
@@ -175,15 +175,6 @@ public final class EventParser {
             case NULL -> "null";
             default -> node.getNodeType().name().toLowerCase();
         };
-    }
-
-    private static String digest(byte[] json) {
-        try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(json);
-            return "sha256-" + HexFormat.of().formatHex(hash, 0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
     }
 
     /** For tests and callers that hold a String. */

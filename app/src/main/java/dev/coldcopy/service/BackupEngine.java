@@ -1,8 +1,7 @@
 package dev.coldcopy.service;
 
-import dev.coldcopy.backup.DiskLocks;
+import dev.coldcopy.backup.RunDirectory;
 import dev.coldcopy.backup.Reaper;
-import dev.coldcopy.checkpoint.CheckpointJournal;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportServer;
 import dev.coldcopy.qemu.QemuTools;
@@ -13,7 +12,6 @@ import dev.coldcopy.security.ImagePolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,21 +27,16 @@ public final class BackupEngine implements AutoCloseable {
     private final CamelContext camel;
     private final QemuTools tools = QemuTools.defaults();
     private final ChainInspector inspector;
-    private final CheckpointJournal journal;
+    private final RunDirectory runDirectory;
     private final ExportServer exports;
-    private final DiskLocks locks;
     private Repository repository;
 
     public BackupEngine(BackupSettings settings, CamelContext camel) throws IOException {
         this.settings = settings;
         this.camel = camel;
-        Path work = settings.workDir();
-        Files.createDirectories(work);
-        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwx------"));
+        this.runDirectory = RunDirectory.at(settings.workDir());
         this.inspector = new ChainInspector(tools, new ImagePolicy(existingRoots(settings.allowedRoots())));
-        this.journal = new CheckpointJournal(work.resolve("journal"));
-        this.exports = ExportServer.named(settings.exportWay(), tools, work.resolve("exports"));
-        this.locks = new DiskLocks(work.resolve("locks"));
+        this.exports = ExportServer.named(settings.exportWay(), tools, runDirectory.exports());
     }
 
     /** A configured root that does not exist (yet) holds no image; it is skipped, not fatal. */
@@ -60,7 +53,7 @@ public final class BackupEngine implements AutoCloseable {
 
     /** Undoes what a crashed run left behind (processes, sockets, overlays, uncommitted checkpoints). */
     public void reap() {
-        new Reaper(settings.workDir(), tools).reap().forEach(done -> LOG.warn("reaper: {}", done));
+        new Reaper(runDirectory, tools).reap().forEach(done -> LOG.warn("reaper: {}", done));
     }
 
     public BackupSettings settings() {
@@ -75,16 +68,12 @@ public final class BackupEngine implements AutoCloseable {
         return inspector;
     }
 
-    public CheckpointJournal journal() {
-        return journal;
+    public RunDirectory runDirectory() {
+        return runDirectory;
     }
 
     public ExportServer exports() {
         return exports;
-    }
-
-    public DiskLocks locks() {
-        return locks;
     }
 
     /** The repository, opened on first use and created when it does not exist yet. */

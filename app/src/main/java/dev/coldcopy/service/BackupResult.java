@@ -36,6 +36,7 @@ public record BackupResult(
         if (!"ok".equals(outcome)) {
             return vm + "/" + disk + " - failed " + reason;
         }
-        return vm + "/" + disk + " " + snapshot + " " + kind + " " + reason;
+        String why = reason.startsWith(kind + ": ") ? reason.substring(kind.length() + 2) : reason;
+        return vm + "/" + disk + " " + snapshot + " " + kind + " " + why;
     }
 }

@@ -1,10 +1,9 @@
 package dev.coldcopy.service;
 
-import dev.coldcopy.backup.DiskLock;
+import dev.coldcopy.backup.DiskBackupSession;
 import dev.coldcopy.checkpoint.BackupKind;
 import dev.coldcopy.checkpoint.BackupPlan;
 import dev.coldcopy.checkpoint.BackupPlanner;
-import dev.coldcopy.checkpoint.CheckpointRotation;
 import dev.coldcopy.checkpoint.PreviousBackup;
 import dev.coldcopy.event.BadEventException;
 import dev.coldcopy.qemu.BackingChain;
@@ -28,18 +27,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One disk's backup from plan to commit, holding what must be undone: the per-disk lock, the new
- * checkpoint bitmap, the NBD export and the unfinished snapshot. {@link #close()} undoes whatever
- * {@link #commit()} did not make permanent, in the order qemu's image locks need (export first).
+ * checkpoint bitmap, the NBD export (together a {@link DiskBackupSession}) and the unfinished snapshot.
+ * {@link #close()} undoes whatever {@link #commit()} did not make permanent.
  */
 public final class DiskBackup implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DiskBackup.class);
 
     private final DiskJob job;
     private final Instant started = Instant.now();
-    private DiskLock lock;
     private BackupPlan plan;
-    private CheckpointRotation rotation;
-    private RunningExport export;
+    private DiskBackupSession session;
     private SnapshotWriter writer;
     private Repository repository;
     private SnapshotId committed;
@@ -72,12 +69,11 @@ public final class DiskBackup implements AutoCloseable {
         String label = job.label();
         BackingChain chain;
         try {
-            lock = engine.locks().lock(job.disk().image(), engine.settings().diskLockWait());
             chain = engine.inspector().inspect(job.disk().image());
         } catch (VmRunningException e) {
-            throw new BadEventException(label + ": VM is running (" + Reasons.oneLine(e) + ")", e);
+            throw new BadEventException(label + ": " + Reasons.oneLine(e));
         } catch (RefusedException e) {
-            throw new BadEventException(label + ": " + Reasons.oneLine(e), e);
+            throw new BadEventException(label + ": " + Reasons.oneLine(e));
         }
         if (!chain.top().isQcow2()) {
             throw new BadEventException(label + ": " + chain.top().path() + " is " + chain.top().format()
@@ -89,15 +85,15 @@ public final class DiskBackup implements AutoCloseable {
                 .flatMap(m -> Optional.ofNullable(m.header().checkpointCreated()).map(cp -> new PreviousBackup(cp, m.virtualSize())));
         plan = BackupPlanner.plan(chain, repository.id(), job.event().checkpoint(), previous, Clock.systemUTC());
         LOG.info("{}: plan {} ({})", label, plan.kind().label(), plan.reason());
-        rotation = CheckpointRotation.begin(engine.tools(), engine.journal(), chain, plan);
         try {
-            export = engine.exports().start(chain, plan);
+            session = DiskBackupSession.open(engine.runDirectory().diskLocks(), engine.settings().diskLockWait(),
+                    engine.tools(), engine.runDirectory().journal(), engine.exports(), chain, plan);
         } catch (VmRunningException e) {
-            throw new BadEventException(label + ": VM is running (" + Reasons.oneLine(e) + ")", e);
+            throw new BadEventException(label + ": " + Reasons.oneLine(e));
         }
         SnapshotHeader header = new SnapshotHeader(job.event().vm(), job.disk().target(),
                 job.disk().image().toString(), chain.virtualSize(), kind(plan.kind()), plan.reason(),
-                plan.baseBitmap().orElse(null), rotation.createdCheckpoint().orElse(null));
+                plan.baseBitmap().orElse(null), session.createdCheckpoint().orElse(null));
         writer = repository.newSnapshot(header, plan.kind() == BackupKind.INCREMENTAL ? parent : Optional.empty());
         readStarted = Instant.now();
     }
@@ -119,12 +115,12 @@ public final class DiskBackup implements AutoCloseable {
     }
 
     public RunningExport export() {
-        return export;
+        return session.export();
     }
 
     /** The NBD meta context to read: the merged dirty bitmap, or allocation for a full backup. */
     public String metaContext() {
-        return export.dirtyBitmapContext().orElse("base:allocation");
+        return session.export().dirtyBitmapContext().orElse("base:allocation");
     }
 
     public void putData(long offset, byte[] data, int length) throws IOException {
@@ -138,21 +134,20 @@ public final class DiskBackup implements AutoCloseable {
     }
 
     /**
-     * Writes the manifest (the snapshot exists from here on), stops the export, then rotates the
-     * checkpoint: the new bitmap stays, this repository's older ones go.
+     * Writes the manifest (the snapshot exists from here on) and marks the checkpoint rotation
+     * committed: when the session closes, the new bitmap stays and this repository's older ones go.
      */
     public BackupResult commit() throws IOException {
         Duration readTime = Duration.between(readStarted, Instant.now());
         committed = writer.commit(BackupStatistics.read(bytesRead, readTime));
-        export.close();
-        rotation.commit();
+        session.commit();
         Duration total = Duration.between(started, Instant.now());
         BackupStatistics stats = writer.statistics();
         LOG.info("{}: committed {} snapshot {}: read {} MiB in {} ms ({} MiB/s), stored {} MiB new",
                 job.label(), plan.kind().label(), committed, mib(bytesRead), readTime.toMillis(),
                 String.format("%.1f", mib(bytesRead) * 1000.0 / Math.max(1, readTime.toMillis())), mib(stats.bytesNew()));
         return BackupResult.success(job, committed.toString(), plan.kind().label(), plan.reason(),
-                bytesRead, stats.bytesNew(), total, rotation.createdCheckpoint());
+                bytesRead, stats.bytesNew(), total, session.createdCheckpoint());
     }
 
     private static long mib(long bytes) {
@@ -161,17 +156,13 @@ public final class DiskBackup implements AutoCloseable {
 
     @Override
     public void close() {
-        if (export != null) {
-            export.close();
-        }
         if (writer != null && committed == null) {
             writer.abort();
         }
-        if (rotation != null) {
-            rotation.close();   // without commit(): removes the new checkpoint so the old one stays the base
-        }
-        if (lock != null) {
-            lock.close();
+        if (session != null) {
+            // export stopped first (it holds the image lock), then the checkpoint: without a commit the
+            // new bitmap goes so the old one stays the base; with one, the obsolete ones go
+            session.close();
         }
     }
 }
