@@ -20,8 +20,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One NBD connection in the transmission phase. Callers send requests (writes to the socket are
@@ -32,7 +30,6 @@ import org.slf4j.LoggerFactory;
  * When the connection dies, every pending request fails with the same cause.
  */
 final class NbdConnection {
-    private static final Logger LOG = LoggerFactory.getLogger(NbdConnection.class);
     private static final AtomicInteger IDS = new AtomicInteger();
     /** One daemon thread watches every connection for replies that do not come. */
     static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -187,7 +184,7 @@ final class NbdConnection {
                 wire.write(requestHeader, null);
                 wire.shutdownOutput();
             } catch (IOException e) {
-                LOG.debug("sending NBD_CMD_DISC failed: {}", e.toString());
+                NbdLog.log().debug("sending NBD_CMD_DISC failed: {}", e.toString());
             } finally {
                 writeLock.unlock();
             }
@@ -210,7 +207,7 @@ final class NbdConnection {
             failure = cause;
         }
         if (!closing) {
-            LOG.warn("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
+            NbdLog.log().warn("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
         }
         wire.close();
         watchdog.cancel(false);

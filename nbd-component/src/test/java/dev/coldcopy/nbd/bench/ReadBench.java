@@ -35,8 +35,15 @@ public final class ReadBench {
         NbdClientOptions options = NbdClientOptions.builder().metaContexts("base:allocation").connections(connections)
                 .maxInFlight(Math.max(1, (buffers + connections - 1) / connections) + 1).readRequestSize(requestSize).build();
         long start = System.nanoTime();
+        boolean verbose = Boolean.getBoolean("bench.verbose");
         try (NbdClient client = NbdClient.connect(uri, options)) {
+            if (verbose) {
+                System.err.printf("connected after %.3f s, main cpu %.3f s%n", (System.nanoTime() - start) / 1e9, java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() / 1e9);
+            }
             List<Extent> data = Extents.data(client.blockStatus("base:allocation", 0, client.size()));
+            if (verbose) {
+                System.err.printf("block status after %.3f s: %d data extents, main cpu %.3f s%n", (System.nanoTime() - start) / 1e9, data.size(), java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() / 1e9);
+            }
             ArrayBlockingQueue<ByteBuffer> pool = new ArrayBlockingQueue<>(buffers);
             for (int i = 0; i < buffers; i++) {
                 pool.add(ByteBuffer.allocateDirect(requestSize));
@@ -78,6 +85,24 @@ public final class ReadBench {
             System.out.printf("read %d bytes of data (%d requests, %d connections) in %.2f s: %.0f MiB/s%n",
                     bytes.get(), requests, client.connectionCount(), secs, bytes.get() / secs / (1 << 20));
             }
+            if (verbose) {
+                threadTimes();
+            }
         }
+        if (Boolean.getBoolean("bench.verbose")) {
+            System.err.printf("closed after %.3f s%n", (System.nanoTime() - start) / 1e9);
+            threadTimes();
+        }
+    }
+
+    private static void threadTimes() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        for (java.lang.management.ThreadInfo t : mx.dumpAllThreads(false, false)) {
+            System.err.printf("  thread %-30s cpu %.3f s user %.3f s%n", t.getThreadName(),
+                mx.getThreadCpuTime(t.getThreadId()) / 1e9, mx.getThreadUserTime(t.getThreadId()) / 1e9);
+        }
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        System.err.printf("  process cpu %.3f s%n", os.getProcessCpuTime() / 1e9);
     }
 }
