@@ -464,9 +464,13 @@ public final class NbdClient implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        // all connections say goodbye at once, then we wait for each to hang up
+        for (NbdConnection c : connections) {
+            c.sendDisconnect();
+        }
         long wait = Math.min(2000, options.ioTimeout().toMillis());
         for (NbdConnection c : connections) {
-            c.close(wait);
+            c.awaitClosed(wait);
         }
     }
 

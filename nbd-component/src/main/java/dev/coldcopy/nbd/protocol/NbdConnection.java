@@ -171,23 +171,36 @@ final class NbdConnection {
 
     /** Sends NBD_CMD_DISC, lets the server answer what is in flight, then closes. Idempotent. */
     void close(long waitMillis) {
+        sendDisconnect();
+        awaitClosed(waitMillis);
+    }
+
+    /** First half of a close: NBD_CMD_DISC and half-close; the server answers what is in flight, then hangs up. */
+    void sendDisconnect() {
         if (closing) {
             return;
         }
         closing = true;
+        if (failure != null) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            requestHeader.clear();
+            requestHeader.putInt(NBD_REQUEST_MAGIC).putShort((short) 0).putShort((short) NBD_CMD_DISC)
+                    .putLong(0).putLong(0).putInt(0).flip();
+            wire.write(requestHeader, null);
+            wire.shutdownOutput();
+        } catch (IOException e) {
+            NbdLog.log().debug("sending NBD_CMD_DISC failed: {}", e.toString());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Second half: waits (bounded) for the server to hang up, then releases everything. */
+    void awaitClosed(long waitMillis) {
         if (failure == null) {
-            writeLock.lock();
-            try {
-                requestHeader.clear();
-                requestHeader.putInt(NBD_REQUEST_MAGIC).putShort((short) 0).putShort((short) NBD_CMD_DISC)
-                        .putLong(0).putLong(0).putInt(0).flip();
-                wire.write(requestHeader, null);
-                wire.shutdownOutput();
-            } catch (IOException e) {
-                NbdLog.log().debug("sending NBD_CMD_DISC failed: {}", e.toString());
-            } finally {
-                writeLock.unlock();
-            }
             try {
                 reader.join(waitMillis);
             } catch (InterruptedException e) {
