@@ -89,6 +89,7 @@ class NbdYamlRouteTest {
                             - split:
                                 simple: "${body}"
                                 streaming: true
+                                stopOnException: true
                                 steps:
                                   - choice:
                                       when:

@@ -1,6 +1,9 @@
 package dev.coldcopy.nbd.camel;
 
+import static dev.coldcopy.nbd.protocol.NbdConstants.NBD_STATE_DIRTY;
+
 import dev.coldcopy.nbd.protocol.Extent;
+import dev.coldcopy.nbd.protocol.Extents;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,18 +12,11 @@ import java.util.List;
  *
  * <p>The selected ranges (the whole window, or only the ranges whose flag bit 0 is set in a dirty-bitmap
  * context) are split by {@code base:allocation} into DATA pieces (to read) and ZERO pieces (flag
- * {@link #NBD_STATE_ZERO}: read as zeroes, so never read). Adjacent pieces of the same kind are merged and
+ * NBD_STATE_ZERO: read as zeroes, so never read; a hole without it must still be read). Adjacent pieces of the same kind are merged and
  * then cut at every multiple of the chunk size, so a chunk never crosses such a boundary and a repository
  * can align its blocks to them.
  */
 public final class ChunkPlanner {
-
-    /** base:allocation: the range is a hole (unallocated). Reading it still needs the ZERO bit to skip. */
-    public static final int NBD_STATE_HOLE = 1;
-    /** base:allocation: the range reads as zeroes. */
-    public static final int NBD_STATE_ZERO = 2;
-    /** qemu:dirty-bitmap:NAME: the range changed since the bitmap was created. */
-    public static final int NBD_STATE_DIRTY = 1;
 
     /** Smallest chunk size accepted: one 4 KiB block. */
     public static final long MIN_CHUNK_SIZE = 4096;
@@ -43,43 +39,27 @@ public final class ChunkPlanner {
         if (start < 0 || end < start) {
             throw new IllegalArgumentException("bad range [" + start + ", " + end + ")");
         }
-        List<long[]> selected = selectedRanges(start, end, selection);
+        List<Extent> selected = new ArrayList<>();
+        for (long[] r : selectedRanges(start, end, selection)) {
+            selected.add(new Extent(r[0], r[1] - r[0], NBD_STATE_DIRTY));
+        }
+        // Extents.intersect keeps the allocation flags per piece (absent = data); map them to two kinds
         List<ChunkRange> out = new ArrayList<>();
         long pieceStart = -1;
         long pieceEnd = -1;
         NbdChunkKind pieceKind = null;
-        int a = 0; // index into allocation; both lists are in offset order, so one pass suffices
-        for (long[] range : selected) {
-            long pos = range[0];
-            while (pos < range[1]) {
-                long segEnd = range[1];
-                NbdChunkKind kind = NbdChunkKind.DATA; // not covered by base:allocation: read it, to be safe
-                if (allocation != null) {
-                    while (a < allocation.size() && allocation.get(a).end() <= pos) {
-                        a++;
-                    }
-                    if (a < allocation.size()) {
-                        Extent e = allocation.get(a);
-                        if (e.offset() <= pos) {
-                            segEnd = Math.min(segEnd, e.end());
-                            kind = (e.flags() & NBD_STATE_ZERO) != 0 ? NbdChunkKind.ZERO : NbdChunkKind.DATA;
-                        } else {
-                            segEnd = Math.min(segEnd, e.offset());
-                        }
-                    }
-                }
-                if (kind == pieceKind && pos == pieceEnd) {
-                    pieceEnd = segEnd;
-                } else {
-                    if (pieceKind != null) {
-                        cut(pieceStart, pieceEnd, pieceKind, chunkSize, out);
-                    }
-                    pieceStart = pos;
-                    pieceEnd = segEnd;
-                    pieceKind = kind;
-                }
-                pos = segEnd;
+        for (Extent e : Extents.intersect(selected, allocation == null ? List.of() : allocation)) {
+            NbdChunkKind kind = e.isZero() ? NbdChunkKind.ZERO : NbdChunkKind.DATA;
+            if (kind == pieceKind && e.offset() == pieceEnd) {
+                pieceEnd = e.end();
+                continue;
             }
+            if (pieceKind != null) {
+                cut(pieceStart, pieceEnd, pieceKind, chunkSize, out);
+            }
+            pieceStart = e.offset();
+            pieceEnd = e.end();
+            pieceKind = kind;
         }
         if (pieceKind != null) {
             cut(pieceStart, pieceEnd, pieceKind, chunkSize, out);

@@ -1,7 +1,7 @@
 package dev.coldcopy.nbd.camel;
 
 import dev.coldcopy.nbd.protocol.Extent;
-import java.util.ArrayList;
+import dev.coldcopy.nbd.protocol.Extents;
 import java.util.List;
 import java.util.Locale;
 
@@ -19,19 +19,7 @@ public final class ExtentMap {
 
     /** Merges adjacent extents with equal flags (the server may split a run at arbitrary places). */
     public static List<Extent> merge(List<Extent> extents) {
-        List<Extent> out = new ArrayList<>(extents.size());
-        for (Extent e : extents) {
-            if (e.length() == 0) {
-                continue;
-            }
-            Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
-            if (last != null && last.flags() == e.flags() && last.end() == e.offset()) {
-                out.set(out.size() - 1, new Extent(last.offset(), last.length() + e.length(), last.flags()));
-            } else {
-                out.add(e);
-            }
-        }
-        return out;
+        return Extents.merge(extents);
     }
 
     /** The words nbdinfo uses for a flag value of a context, or null when it has none. */

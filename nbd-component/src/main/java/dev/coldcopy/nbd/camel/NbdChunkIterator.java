@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +52,7 @@ public final class NbdChunkIterator implements Iterator<NbdChunk>, Closeable {
     private long index;
     private boolean closed;
     private boolean markerDue;
+    private BooleanSupplier stopWhen;
     private int maxPending;
     private long dataBytes;
     private long zeroBytes;
@@ -77,9 +79,24 @@ public final class NbdChunkIterator implements Iterator<NbdChunk>, Closeable {
         this.resource = resource;
     }
 
+    /**
+     * Ends the stream (closing it) as soon as {@code condition} holds when asked for more. The producer
+     * passes "the exchange that owns this body has failed": after a failed sub-exchange, Camel's splitter
+     * drains the rest of the iterator before closing it, which for a disk would mean reading all the rest.
+     */
+    public NbdChunkIterator stopWhen(BooleanSupplier condition) {
+        this.stopWhen = condition;
+        return this;
+    }
+
     @Override
     public boolean hasNext() {
         if (closed) {
+            return false;
+        }
+        if (stopWhen != null && stopWhen.getAsBoolean()) {
+            LOG.debug("chunk stream stopped after {} chunks: its exchange failed", index);
+            close();
             return false;
         }
         fill();

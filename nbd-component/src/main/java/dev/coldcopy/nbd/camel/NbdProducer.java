@@ -82,7 +82,8 @@ public class NbdProducer extends DefaultProducer {
     }
 
     private void chunks(Exchange exchange, NbdUri uri, NbdConfiguration config, String metaContext) throws IOException {
-        NbdChunkIterator chunks = NbdConnector.openChunks(uri, config, metaContext, false);
+        NbdChunkIterator chunks = NbdConnector.openChunks(uri, config, metaContext, false)
+                .stopWhen(() -> exchange.getException() != null || exchange.isRollbackOnly() || exchange.isRouteStop());
         Message in = exchange.getIn();
         if ("chunk".equals(config.getOutputType())) {
             in.setBody(chunks);

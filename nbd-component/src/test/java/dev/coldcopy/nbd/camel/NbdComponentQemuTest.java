@@ -240,4 +240,21 @@ class NbdComponentQemuTest extends CamelTestSupport {
             assertBytesMatch(chunks, raw);
         }
     }
+
+    @Test
+    void cleanBitmapGivesOneNoneMarkerSoTheRouteCanStillCommit() throws Exception {
+        Path img = QemuImages.createQcow2(tmp.resolve("clean.qcow2"), 8 * M);
+        QemuImages.qemuIo(img, "qcow2", "write -P 0x11 0 1M");
+        QemuImages.addBitmap(img, "b0", false);
+        try (QemuNbdServer server = QemuNbdServer.builder(img).bitmap("b0").start()) {
+            List<Seen> chunks = consume(nbdEndpoint(server.uri(), "metaContext=qemu:dirty-bitmap:b0"));
+            assertThat(chunks).hasSize(1);
+            Seen marker = chunks.get(0);
+            assertThat(marker.kind()).isEqualTo("NONE");
+            assertThat(marker.length()).isZero();
+            assertThat(marker.last()).isTrue();
+            assertThat(marker.data()).isNull();
+            assertThat(marker.exportSize()).isEqualTo(8 * M);
+        }
+    }
 }

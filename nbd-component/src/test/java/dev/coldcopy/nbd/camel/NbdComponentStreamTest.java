@@ -213,4 +213,29 @@ class NbdComponentStreamTest extends CamelTestSupport {
             assertThat(getMockEndpoint("mock:chunks").getReceivedCounter()).isZero();
         }
     }
+
+    @Test
+    void aFailingSplitClosesTheChunkIteratorAndItsConnection() throws Exception {
+        AtomicReference<NbdChunkIterator> iterator = new AtomicReference<>();
+        try (NbdkitServer server = NbdkitServer.builder("pattern").readOnly(true).param("size=64M").start()) {
+            context.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from("direct:fail")
+                            .to("nbd:uri?operation=chunks&outputType=chunk&chunkSize=1048576")
+                            .process(e -> iterator.set(e.getMessage().getBody(NbdChunkIterator.class)))
+                            .split(body()).streaming().stopOnException()
+                                .process(e -> {
+                                    if (e.getMessage().getBody(NbdChunk.class).index() == 2) {
+                                        throw new IllegalStateException("upload failed");
+                                    }
+                                });
+                }
+            });
+            assertThatThrownBy(() -> template.sendBodyAndHeader("direct:fail", null, NbdConstants.URI, server.uri().toString()))
+                    .hasStackTraceContaining("upload failed");
+            assertThat(iterator.get().chunkCount()).as("stopped early").isEqualTo(3);
+            assertThat(iterator.get().hasNext()).as("closed by the splitter, not left open").isFalse();
+        }
+    }
 }
