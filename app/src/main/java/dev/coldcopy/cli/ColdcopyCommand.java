@@ -15,8 +15,11 @@ import picocli.CommandLine.Command;
         subcommands = {
             RunCommand.class,
             BackupCommand.class,
-            CommandLine.HelpCommand.class,
+            RestoreCommand.class,
+            SnapshotsCommand.class,
+            VerifyCommand.class,
             MapCommand.class,
+            CommandLine.HelpCommand.class,
         })
 public final class ColdcopyCommand implements Runnable {
 
@@ -29,7 +32,19 @@ public final class ColdcopyCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        quietCamelUnlessService(args);
         System.exit(execute(args));
+    }
+
+    /**
+     * The service logs Camel's start and stop; a one-shot command would only drown its own output in
+     * them. Must run before the first logger is created (simplelogger reads these once).
+     */
+    static void quietCamelUnlessService(String[] args) {
+        if (args.length == 0 || !"run".equals(args[0])) {
+            System.setProperty("org.slf4j.simpleLogger.log.org.apache.camel.impl.engine.AbstractCamelContext", "warn");
+            System.setProperty("org.slf4j.simpleLogger.log.org.apache.camel.main.MainSupport", "warn");
+        }
     }
 
     /** Runs the command line and returns its exit status (used by main and by tests). */

@@ -23,8 +23,9 @@ import picocli.CommandLine.Spec;
         name = "map",
         mixinStandardHelpOptions = true,
         description = {
-            "Print the extents of an NBD export like `nbdinfo --map`: one line per extent,",
-            "`offset length flags description`, adjacent extents with equal flags merged."
+            "Print the extents of an NBD export, as `nbdinfo --map` does.",
+            "",
+            "One line per extent: `offset length flags description`, adjacent extents with equal flags merged."
         })
 public final class MapCommand implements Callable<Integer> {
 

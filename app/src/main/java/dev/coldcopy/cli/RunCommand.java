@@ -16,8 +16,9 @@ import picocli.CommandLine.Option;
         name = "run",
         mixinStandardHelpOptions = true,
         description = {
-            "Run the coldcopy service: back up each VM whose \"stopped\" event arrives in the spool",
-            "directory or on POST /events, into the configured repository.",
+            "Run the service: back up each VM whose \"stopped\" event arrives (spool or POST /events).",
+            "",
+            "Each disk goes into the configured repository; results, dead letters and metrics as configured.",
             "",
             "Embedded defaults: spool, results, dead letters and a file repository under",
             "$COLDCOPY_HOME (root: /var/lib/coldcopy, others: ~/.local/share/coldcopy)."
