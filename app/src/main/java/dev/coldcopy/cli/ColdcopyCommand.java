@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             SnapshotsCommand.class,
             VerifyCommand.class,
             MapCommand.class,
+            DemoCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class ColdcopyCommand implements Runnable {

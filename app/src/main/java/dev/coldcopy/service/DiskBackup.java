@@ -143,11 +143,11 @@ public final class DiskBackup implements AutoCloseable {
         session.commit();
         Duration total = Duration.between(started, Instant.now());
         BackupStatistics stats = writer.statistics();
-        LOG.info("{}: committed {} snapshot {}: read {} MiB in {} ms ({} MiB/s), stored {} MiB new",
+        LOG.info("{}: committed {} snapshot {}: read {} MiB in {} ms ({} MiB/s), stored {} MiB",
                 job.label(), plan.kind().label(), committed, mib(bytesRead), readTime.toMillis(),
-                String.format("%.1f", mib(bytesRead) * 1000.0 / Math.max(1, readTime.toMillis())), mib(stats.bytesNew()));
+                String.format("%.1f", mib(bytesRead) * 1000.0 / Math.max(1, readTime.toMillis())), mib(stats.bytesStored()));
         return BackupResult.success(job, committed.toString(), plan.kind().label(), plan.reason(),
-                bytesRead, stats.bytesNew(), total, session.createdCheckpoint());
+                bytesRead, stats.bytesStored(), total, session.createdCheckpoint());
     }
 
     private static long mib(long bytes) {
