@@ -76,7 +76,7 @@ public final class Names {
     }
 
     /** Names go into messages: never echo control characters. */
-    static String printable(String s) {
+    public static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (char c : s.toCharArray()) {
             b.append(Character.isISOControl(c) ? '?' : c);
