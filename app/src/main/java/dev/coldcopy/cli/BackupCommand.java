@@ -3,6 +3,8 @@ package dev.coldcopy.cli;
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.DiskSpec;
 import dev.coldcopy.event.Names;
+import dev.coldcopy.service.BackupEngineHolder;
+import dev.coldcopy.service.BackupProgress;
 import dev.coldcopy.service.BackupResult;
 import dev.coldcopy.service.ColdcopyMain;
 import java.nio.file.Path;
@@ -91,6 +93,9 @@ final class BackupCommand implements Callable<Integer> {
                         + allowRoots.stream().map(p -> p.toAbsolutePath().toString()).collect(Collectors.joining(","));
                 camel.getPropertiesComponent().addOverrideProperty("coldcopy.allowed-roots", roots);
             }
+            camel.getRegistry().lookupByNameAndType("backupEngine", BackupEngineHolder.class).get(camel)
+                    .progress(System.console() != null ? BackupProgress.terminalBar(System.err)
+                            : BackupProgress.logLines(java.time.Duration.ofSeconds(2)));
             ProducerTemplate producer = camel.createProducerTemplate();
             @SuppressWarnings("unchecked")
             List<BackupResult> results = producer.requestBodyAndHeader("direct:backup-vm", event,

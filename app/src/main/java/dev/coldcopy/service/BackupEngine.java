@@ -30,6 +30,7 @@ public final class BackupEngine implements AutoCloseable {
     private final RunDirectory runDirectory;
     private final ExportServer exports;
     private Repository repository;
+    private volatile BackupProgress progress = BackupProgress.logLines(java.time.Duration.ofSeconds(5));
 
     public BackupEngine(BackupSettings settings, CamelContext camel) throws IOException {
         this.settings = settings;
@@ -54,6 +55,15 @@ public final class BackupEngine implements AutoCloseable {
     /** Undoes what a crashed run left behind (processes, sockets, overlays, uncommitted checkpoints). */
     public void reap() {
         new Reaper(runDirectory, tools).reap().forEach(done -> LOG.warn("reaper: {}", done));
+    }
+
+    public BackupProgress progress() {
+        return progress;
+    }
+
+    /** How disk backups report their progress (log lines every few seconds by default). */
+    public void progress(BackupProgress progress) {
+        this.progress = progress;
     }
 
     public BackupSettings settings() {

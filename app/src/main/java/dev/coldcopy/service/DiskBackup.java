@@ -43,9 +43,12 @@ public final class DiskBackup implements AutoCloseable {
     private long bytesRead;
     private long bytesZero;
     private Instant readStarted;
+    private long readStartedNanos;
+    private final BackupProgress progress;
 
-    private DiskBackup(DiskJob job) {
+    private DiskBackup(DiskJob job, BackupProgress progress) {
         this.job = job;
+        this.progress = progress;
     }
 
     /**
@@ -55,7 +58,7 @@ public final class DiskBackup implements AutoCloseable {
      * @throws BadEventException for what retrying cannot fix: image refused or missing, not qcow2, VM running
      */
     public static DiskBackup prepare(BackupEngine engine, DiskJob job) throws IOException {
-        DiskBackup backup = new DiskBackup(job);
+        DiskBackup backup = new DiskBackup(job, engine.progress());
         try {
             backup.start(engine);
             return backup;
@@ -96,6 +99,7 @@ public final class DiskBackup implements AutoCloseable {
                 plan.baseBitmap().orElse(null), session.createdCheckpoint().orElse(null));
         writer = repository.newSnapshot(header, plan.kind() == BackupKind.INCREMENTAL ? parent : Optional.empty());
         readStarted = Instant.now();
+        readStartedNanos = System.nanoTime();
     }
 
     private static SnapshotKind kind(BackupKind kind) {
@@ -126,11 +130,17 @@ public final class DiskBackup implements AutoCloseable {
     public void putData(long offset, byte[] data, int length) throws IOException {
         writer.putData(offset, data, length);
         bytesRead += length;
+        progress(offset + length);
     }
 
     public void putZero(long offset, long length) throws IOException {
         writer.putZero(offset, length);
         bytesZero += length;
+        progress(offset + length);
+    }
+
+    private void progress(long position) {
+        progress.update(job.label(), position, plan.virtualSize(), bytesRead, System.nanoTime() - readStartedNanos);
     }
 
     /**
@@ -156,6 +166,7 @@ public final class DiskBackup implements AutoCloseable {
 
     @Override
     public void close() {
+        progress.finish(job.label());
         if (writer != null && committed == null) {
             writer.abort();
         }

@@ -16,6 +16,7 @@ public final class ServiceBeans {
     static void bindAll(Main main) {
         BackupEngineHolder engine = new BackupEngineHolder();
         BackupProcessors backup = new BackupProcessors(engine);
+        main.bind("backupEngine", engine);
         main.bind("eventIntake", new EventIntakeProcessor());
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
