@@ -101,6 +101,11 @@ final class BackupCommand implements Callable<Integer> {
             List<BackupResult> results = producer.requestBodyAndHeader("direct:backup-vm", event,
                     dev.coldcopy.service.ColdcopyHeaders.EVENT_ID, event.id(), List.class);
             results.forEach(r -> spec.commandLine().getOut().println(r.line()));
+            List<String> failed = results.stream().filter(r -> !"ok".equals(r.outcome())).map(BackupResult::reason).toList();
+            if (!failed.isEmpty()) {
+                spec.commandLine().getErr().println("coldcopy backup: " + String.join("; ", failed));
+                return OneLineErrors.EXIT_FAILURE;
+            }
             return 0;
         } finally {
             main.stop();

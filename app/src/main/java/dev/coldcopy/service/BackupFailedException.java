@@ -4,6 +4,10 @@ package dev.coldcopy.service;
 public class BackupFailedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    public BackupFailedException(String message) {
+        super(message);
+    }
+
     public BackupFailedException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -21,6 +21,10 @@ public abstract class BackupProgress {
     /** After each chunk: how far through the disk the read is, and the bytes read so far. */
     public final synchronized void update(String label, long position, long diskSize, long bytesRead, long elapsedNanos) {
         long now = System.nanoTime();
+        if (last == 0) {
+            last = now;     // the first report comes one interval in: short backups stay quiet
+            return;
+        }
         if (now - last < intervalNanos) {
             return;
         }

@@ -27,7 +27,8 @@ public final class DeadLetterProcessor implements Processor {
     @Override
     public void process(Exchange exchange) throws Exception {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        String reason = Reasons.oneLine(cause);
+        String reason = cause != null ? Reasons.oneLine(cause)
+                : exchange.getMessage().getHeader(ColdcopyHeaders.REASON, "unknown failure", String.class);
         Instant now = Instant.now();
         ObjectNode entry = mapper.createObjectNode();
         entry.put("reason", reason);

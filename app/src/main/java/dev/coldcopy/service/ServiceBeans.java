@@ -29,7 +29,7 @@ public final class ServiceBeans {
         main.bind("diskFailure", backup.failure());
         main.bind("resultJson", backup.resultJson());
         main.bind("diskResults", new DiskResults());
-        main.bind("raiseDiskFailures", DiskResults.raiseFailures());
+        main.bind("eventOutcome", DiskResults.eventOutcome());
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport configured) {
