@@ -23,6 +23,15 @@ class SftpRoundTripTest extends AbstractRoundTripTest {
         }
     }
 
+    @org.junit.jupiter.api.AfterEach
+    void noTemporaryFilesLeft() throws Exception {
+        try (var files = java.nio.file.Files.walk(sftp.root())) {
+            org.assertj.core.api.Assertions.assertThat(files.map(p -> p.getFileName().toString()))
+                    .as("uploads are renamed into place").noneMatch(n -> n.startsWith(".tmp-"))
+                    .anyMatch(n -> n.equals("config"));
+        }
+    }
+
     @Override
     RepositoryUri repositoryUri() {
         return sftp.repositoryUri("srv/backups/" + work.getFileName());
