@@ -122,11 +122,12 @@ public final class ChunkCodec {
         byte[] body = null;
         int bodyLength = length;
         if (compress && zstdLevel > 0 && length > 0 && !looksIncompressible(data, offset, length)) {
-            byte[] compressed = zstd.get().compress(slice(data, offset, length));
+            byte[] compressed = new byte[(int) Zstd.compressBound(length)];
+            int n = zstd.get().compressByteArray(compressed, 0, compressed.length, data, offset, length);
             // store raw when compression does not help: random data, already compressed data
-            if (compressed.length < length - length / 64) {
+            if (n < length - length / 64) {
                 body = compressed;
-                bodyLength = compressed.length;
+                bodyLength = n;
                 flags |= FLAG_ZSTD;
             }
         }

@@ -37,6 +37,7 @@ public final class SnapshotWriter implements AutoCloseable {
     private final int chunkSize;
     private final ExecutorService pool;
     private final Semaphore inFlight;
+    private final java.util.concurrent.BlockingQueue<byte[]> freeBuffers;
     private final List<CompletableFuture<Repository.StoredChunk>> chunkFutures = new ArrayList<>();
     private final List<PendingExtent> dataExtents = new ArrayList<>();
     private final ExtentMap.Builder zeroExtents = new ExtentMap.Builder();
@@ -77,6 +78,7 @@ public final class SnapshotWriter implements AutoCloseable {
             return t;
         });
         this.inFlight = new Semaphore(parallelism * 2 + 1);
+        this.freeBuffers = new java.util.concurrent.ArrayBlockingQueue<>(parallelism * 2 + 2);
     }
 
     public SnapshotId id() {
@@ -105,7 +107,7 @@ public final class SnapshotWriter implements AutoCloseable {
                 flush();
             }
             if (pendingLength == 0) {
-                pending = new byte[chunkSize];
+                pending = takeBuffer();
                 pendingStart = o;
             }
             long windowEnd = Math.min((window + 1) * chunkSize, header.virtualSize());
@@ -212,7 +214,8 @@ public final class SnapshotWriter implements AutoCloseable {
         if (pendingLength == 0) {
             return;
         }
-        byte[] data = pendingLength == pending.length ? pending : java.util.Arrays.copyOf(pending, pendingLength);
+        byte[] data = pending;
+        int length = pendingLength;
         long start = pendingStart;
         pending = null;
         pendingLength = 0;
@@ -226,10 +229,12 @@ public final class SnapshotWriter implements AutoCloseable {
         try {
             f = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return repository.storeChunk(data, data.length);
+                    return repository.storeChunk(data, length);
                 } catch (RepositoryException e) {
                     failure.compareAndSet(null, e);
                     throw new CompletionException(e);
+                } finally {
+                    freeBuffers.offer(data);
                 }
             }, pool);
         } catch (RuntimeException e) {
@@ -238,7 +243,13 @@ public final class SnapshotWriter implements AutoCloseable {
         }
         f.whenComplete((r, t) -> inFlight.release());
         chunkFutures.add(f);
-        dataExtents.add(new PendingExtent(start, data.length, f));
+        dataExtents.add(new PendingExtent(start, length, f));
+    }
+
+    /** chunk buffers are reused: a backup of 1 TiB must not allocate 1 TiB of garbage */
+    private byte[] takeBuffer() {
+        byte[] b = freeBuffers.poll();
+        return b != null ? b : new byte[chunkSize];
     }
 
     private void checkOpen() throws RepositoryException {

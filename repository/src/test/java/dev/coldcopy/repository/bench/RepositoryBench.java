@@ -39,7 +39,9 @@ public final class RepositoryBench {
     private static final int PIECE = 4 * 1024 * 1024;
     private static final int DEPTH = 8;
 
-    private record Piece(long offset, ByteBuffer buffer, CompletableFuture<Void> done) {
+    private static final Deque<ByteBuffer> FREE = new ArrayDeque<>();
+
+    private record Piece(long offset, int length, ByteBuffer buffer, CompletableFuture<Void> done) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -74,8 +76,9 @@ public final class RepositoryBench {
                     long pos = e.offset();
                     while (pos < e.end()) {
                         long next = Math.min(e.end(), (pos / PIECE + 1) * PIECE);
-                        ByteBuffer b = ByteBuffer.allocate((int) (next - pos));
-                        inFlight.add(new Piece(pos, b, nbd.readAsync(pos, b)));
+                        ByteBuffer b = FREE.isEmpty() ? ByteBuffer.allocate(PIECE) : FREE.pop();
+                        b.clear().limit((int) (next - pos));
+                        inFlight.add(new Piece(pos, (int) (next - pos), b, nbd.readAsync(pos, b)));
                         read += next - pos;
                         pos = next;
                         drain(inFlight, w, DEPTH);
@@ -95,8 +98,9 @@ public final class RepositoryBench {
         while (inFlight.size() > keep) {
             Piece p = inFlight.poll();
             p.done().get();
-            p.buffer().clear();
+            p.buffer().position(0).limit(p.length());
             w.putData(p.offset(), p.buffer());
+            FREE.push(p.buffer());
         }
     }
 
