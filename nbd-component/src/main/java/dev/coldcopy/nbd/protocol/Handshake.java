@@ -11,8 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The fixed-newstyle handshake of one connection, as an explicit state machine:
@@ -24,7 +22,6 @@ import org.slf4j.LoggerFactory;
  * NBD_OPT_EXTENDED_HEADERS is never requested: the extended framing is not implemented.
  */
 final class Handshake {
-    private static final Logger LOG = LoggerFactory.getLogger(Handshake.class);
     /** Option replies larger than this are a broken or hostile server. */
     private static final int MAX_OPTION_REPLY = 16 * 1024 * 1024;
 
@@ -52,7 +49,6 @@ final class Handshake {
     ExportInfo openExport() throws IOException {
         Step step = Step.GREETING;
         while (step != Step.READY) {
-            LOG.trace("handshake step {} for {}", step, uri);
             step = switch (step) {
                 case GREETING -> greeting();
                 case STARTTLS -> startTls();
@@ -128,7 +124,7 @@ final class Handshake {
         } else if (r.type == NBD_REP_ERR_TLS_REQD) {
             throw refused(NBD_OPT_STRUCTURED_REPLY, r);
         } else if (isError(r.type)) {
-            LOG.debug("server refused structured replies ({}): using simple replies", replyTypeName(r.type));
+            NbdLog.log().debug("server refused structured replies ({}): using simple replies", replyTypeName(r.type));
         } else {
             throw unexpected(NBD_OPT_STRUCTURED_REPLY, r);
         }
@@ -149,7 +145,7 @@ final class Handshake {
             } else if (r.type == NBD_REP_ACK) {
                 break;
             } else if (r.type == NBD_REP_ERR_UNSUP) {
-                LOG.debug("server does not support meta contexts");
+                NbdLog.log().debug("server does not support meta contexts");
                 break;
             } else if (isError(r.type)) {
                 throw refused(NBD_OPT_SET_META_CONTEXT, r);
@@ -200,7 +196,7 @@ final class Handshake {
             } else if (r.type == NBD_REP_ACK) {
                 break;
             } else if (r.type == NBD_REP_ERR_UNSUP && option == NBD_OPT_GO) {
-                LOG.debug("server does not support NBD_OPT_GO: falling back to NBD_OPT_EXPORT_NAME");
+                NbdLog.log().debug("server does not support NBD_OPT_GO: falling back to NBD_OPT_EXPORT_NAME");
                 return Step.EXPORT_NAME;
             } else if (isError(r.type)) {
                 throw refused(option, r);

@@ -17,8 +17,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A pure-Java NBD client: one export, one or more connections (more only when the server
@@ -28,7 +26,6 @@ import org.slf4j.LoggerFactory;
  * their futures complete on a connection's reader thread, so callbacks must be quick.
  */
 public final class NbdClient implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(NbdClient.class);
     /** Length hint for non-payload commands (TRIM, WRITE_ZEROES, BLOCK_STATUS): 1 GiB keeps every server happy. */
     private static final long MAX_NON_PAYLOAD = 1L << 30;
 
@@ -59,7 +56,7 @@ public final class NbdClient implements AutoCloseable {
         NbdConnection first = open(uri, options);
         int count = first.info().canMultiConn() ? options.connections() : 1;
         if (options.connections() > 1 && count == 1) {
-            LOG.debug("export '{}' does not advertise CAN_MULTI_CONN: using one connection", uri.exportName());
+            NbdLog.log().debug("export '{}' does not advertise CAN_MULTI_CONN: using one connection", uri.exportName());
         }
         NbdConnection[] all = new NbdConnection[count];
         all[0] = first;
@@ -213,6 +210,10 @@ public final class NbdClient implements AutoCloseable {
         long end = offset + length;
         if (minimum > 1 && (offset % minimum != 0 || (end % minimum != 0 && end != size()))) {
             return unalignedRead(offset, dst);
+        }
+        if (length <= pieceSize) {
+            // the common case (callers reading request-sized pieces): no aggregate, no extra callback
+            return connection().send(NBD_CMD_READ, 0, offset, length, dst.duplicate(), null).done;
         }
         int pieces = (int) ((length + (long) pieceSize - 1) / pieceSize);
         Aggregate agg = new Aggregate(pieces);
@@ -463,9 +464,13 @@ public final class NbdClient implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        // all connections say goodbye at once, then we wait for each to hang up
+        for (NbdConnection c : connections) {
+            c.sendDisconnect();
+        }
         long wait = Math.min(2000, options.ioTimeout().toMillis());
         for (NbdConnection c : connections) {
-            c.close(wait);
+            c.awaitClosed(wait);
         }
     }
 

@@ -20,8 +20,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One NBD connection in the transmission phase. Callers send requests (writes to the socket are
@@ -32,7 +30,6 @@ import org.slf4j.LoggerFactory;
  * When the connection dies, every pending request fails with the same cause.
  */
 final class NbdConnection {
-    private static final Logger LOG = LoggerFactory.getLogger(NbdConnection.class);
     private static final AtomicInteger IDS = new AtomicInteger();
     /** One daemon thread watches every connection for replies that do not come. */
     static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -174,23 +171,36 @@ final class NbdConnection {
 
     /** Sends NBD_CMD_DISC, lets the server answer what is in flight, then closes. Idempotent. */
     void close(long waitMillis) {
+        sendDisconnect();
+        awaitClosed(waitMillis);
+    }
+
+    /** First half of a close: NBD_CMD_DISC and half-close; the server answers what is in flight, then hangs up. */
+    void sendDisconnect() {
         if (closing) {
             return;
         }
         closing = true;
+        if (failure != null) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            requestHeader.clear();
+            requestHeader.putInt(NBD_REQUEST_MAGIC).putShort((short) 0).putShort((short) NBD_CMD_DISC)
+                    .putLong(0).putLong(0).putInt(0).flip();
+            wire.write(requestHeader, null);
+            wire.shutdownOutput();
+        } catch (IOException e) {
+            NbdLog.log().debug("sending NBD_CMD_DISC failed: {}", e.toString());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Second half: waits (bounded) for the server to hang up, then releases everything. */
+    void awaitClosed(long waitMillis) {
         if (failure == null) {
-            writeLock.lock();
-            try {
-                requestHeader.clear();
-                requestHeader.putInt(NBD_REQUEST_MAGIC).putShort((short) 0).putShort((short) NBD_CMD_DISC)
-                        .putLong(0).putLong(0).putInt(0).flip();
-                wire.write(requestHeader, null);
-                wire.shutdownOutput();
-            } catch (IOException e) {
-                LOG.debug("sending NBD_CMD_DISC failed: {}", e.toString());
-            } finally {
-                writeLock.unlock();
-            }
             try {
                 reader.join(waitMillis);
             } catch (InterruptedException e) {
@@ -210,7 +220,7 @@ final class NbdConnection {
             failure = cause;
         }
         if (!closing) {
-            LOG.warn("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
+            NbdLog.log().warn("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
         }
         wire.close();
         watchdog.cancel(false);

@@ -111,6 +111,25 @@ class QemuNbdClientTest {
     }
 
     @Test
+    void holesOverwriteDirtyBuffersWithZeroes() throws IOException {
+        try (QemuNbdServer server = QemuNbdServer.builder(image).start();
+             NbdClient client = NbdClient.connect(server.uri(), NbdClientOptions.defaults())) {
+            byte[] expected = Arrays.copyOfRange(Files.readAllBytes(raw), (int) (4L * MiB), (int) (7L * MiB));
+            for (ByteBuffer b : List.of(ByteBuffer.allocate(3 * MiB), ByteBuffer.allocateDirect(3 * MiB))) {
+                // stale bytes everywhere: the server's OFFSET_HOLE chunks must turn them into zeroes
+                while (b.hasRemaining()) {
+                    b.put((byte) 0xFF);
+                }
+                b.clear();
+                client.read(4L * MiB, b);
+                byte[] got = new byte[3 * MiB];
+                b.get(got);
+                assertThat(QemuImages.sha256(got)).isEqualTo(QemuImages.sha256(expected));
+            }
+        }
+    }
+
+    @Test
     void dirtyBitmapShowsExactlyTheWritesAfterItWasAdded() throws IOException {
         try (QemuNbdServer server = QemuNbdServer.builder(image).bitmap("b0").start();
              NbdClient client = NbdClient.connect(server.uri(), withContexts("base:allocation", "qemu:dirty-bitmap:b0"))) {
