@@ -43,6 +43,7 @@ public final class ChunkCodec {
     public static final int TRAILER_LENGTH = 4;
     private static final int NONCE_LENGTH = 12;
     private static final int TAG_BITS = 128;
+    private static final int SAMPLE = 64 * 1024;
 
     private final int zstdLevel;
     private final RepositoryKeys keys; // null: not encrypted
@@ -120,12 +121,13 @@ public final class ChunkCodec {
         int flags = 0;
         byte[] body = null;
         int bodyLength = length;
-        if (compress && zstdLevel > 0 && length > 0) {
-            byte[] compressed = zstd.get().compress(slice(data, offset, length));
+        if (compress && zstdLevel > 0 && length > 0 && !looksIncompressible(data, offset, length)) {
+            byte[] compressed = new byte[(int) Zstd.compressBound(length)];
+            int n = zstd.get().compressByteArray(compressed, 0, compressed.length, data, offset, length);
             // store raw when compression does not help: random data, already compressed data
-            if (compressed.length < length - length / 64) {
+            if (n < length - length / 64) {
                 body = compressed;
-                bodyLength = compressed.length;
+                bodyLength = n;
                 flags |= FLAG_ZSTD;
             }
         }
@@ -161,6 +163,25 @@ public final class ChunkCodec {
         crc.update(out, 0, HEADER_LENGTH + payloadLength);
         ByteBuffer.wrap(out, HEADER_LENGTH + payloadLength, TRAILER_LENGTH).putInt((int) crc.getValue());
         return out;
+    }
+
+    /**
+     * Random or already compressed data would cost a full zstd pass for nothing: compress two 64 KiB
+     * samples (start and middle) first and store the chunk raw when neither shrinks by 1/32.
+     */
+    private boolean looksIncompressible(byte[] data, int offset, int length) {
+        if (length < 4 * SAMPLE) {
+            return false;
+        }
+        ZstdCompressCtx ctx = zstd.get();
+        byte[] out = new byte[(int) Zstd.compressBound(SAMPLE)];
+        for (int at : new int[] {offset, offset + length / 2}) {
+            int n = ctx.compressByteArray(out, 0, out.length, data, at, SAMPLE);
+            if (n < SAMPLE - SAMPLE / 32) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private byte[] decode(String name, byte[] binding, byte[] stored) throws ChunkCorruptException {

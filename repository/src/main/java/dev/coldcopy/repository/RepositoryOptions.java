@@ -10,7 +10,7 @@ import org.apache.camel.CamelContext;
  */
 public final class RepositoryOptions {
     public static final int DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
-    public static final int DEFAULT_ZSTD_LEVEL = 3;
+    public static final int DEFAULT_ZSTD_LEVEL = 1;
 
     private final Path keyFile;
     private final Integer zstdLevel;

@@ -38,6 +38,7 @@ public final class SnapshotWriter implements AutoCloseable {
     private final int chunkSize;
     private final ExecutorService pool;
     private final Semaphore inFlight;
+    private final java.util.concurrent.BlockingQueue<byte[]> freeBuffers;
     private final List<CompletableFuture<Repository.StoredChunk>> chunkFutures = new ArrayList<>();
     private final List<PendingExtent> dataExtents = new ArrayList<>();
     private final ExtentMap.Builder zeroExtents = new ExtentMap.Builder();
@@ -78,6 +79,7 @@ public final class SnapshotWriter implements AutoCloseable {
             return t;
         });
         this.inFlight = new Semaphore(parallelism * 2 + 1);
+        this.freeBuffers = new java.util.concurrent.ArrayBlockingQueue<>(parallelism * 2 + 2);
     }
 
     public SnapshotId id() {
@@ -106,7 +108,7 @@ public final class SnapshotWriter implements AutoCloseable {
                 flush();
             }
             if (pendingLength == 0) {
-                pending = new byte[chunkSize];
+                pending = takeBuffer();
                 pendingStart = o;
             }
             long windowEnd = Math.min((window + 1) * chunkSize, header.virtualSize());
@@ -221,7 +223,8 @@ public final class SnapshotWriter implements AutoCloseable {
         if (pendingLength == 0) {
             return;
         }
-        byte[] data = pendingLength == pending.length ? pending : java.util.Arrays.copyOf(pending, pendingLength);
+        byte[] data = pending;
+        int length = pendingLength;
         long start = pendingStart;
         pending = null;
         pendingLength = 0;
@@ -235,10 +238,12 @@ public final class SnapshotWriter implements AutoCloseable {
         try {
             f = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return repository.storeChunk(data, data.length);
+                    return repository.storeChunk(data, length);
                 } catch (RepositoryException e) {
                     failure.compareAndSet(null, e);
                     throw new CompletionException(e);
+                } finally {
+                    freeBuffers.offer(data);
                 }
             }, pool);
         } catch (RuntimeException e) {
@@ -247,7 +252,13 @@ public final class SnapshotWriter implements AutoCloseable {
         }
         f.whenComplete((r, t) -> inFlight.release());
         chunkFutures.add(f);
-        dataExtents.add(new PendingExtent(start, data.length, f));
+        dataExtents.add(new PendingExtent(start, length, f));
+    }
+
+    /** chunk buffers are reused: a backup of 1 TiB must not allocate 1 TiB of garbage */
+    private byte[] takeBuffer() {
+        byte[] b = freeBuffers.poll();
+        return b != null ? b : new byte[chunkSize];
     }
 
     private void checkOpen() throws RepositoryException {

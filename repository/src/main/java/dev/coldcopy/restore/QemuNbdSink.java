@@ -50,6 +50,11 @@ final class QemuNbdSink implements DiskSink {
     }
 
     @Override
+    public java.util.concurrent.CompletableFuture<Void> writeAsync(long offset, byte[] data, int from, int length) {
+        return client.writeAsync(offset, ByteBuffer.wrap(data, from, length), false);
+    }
+
+    @Override
     public void writeZeroes(long offset, long length) throws IOException {
         client.writeZeroes(offset, length);
     }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -164,7 +165,9 @@ public final class Restorer {
             t.setDaemon(true);
             return t;
         });
-        Semaphore inFlight = new Semaphore(parallelism * 2);
+        // chunks in flight: verified ones waiting for their writes count too (memory: slots x chunk size)
+        int slots = parallelism * 4;
+        Semaphore inFlight = new Semaphore(slots);
         AtomicReference<IOException> failure = new AtomicReference<>();
         try {
             for (int c = 0; c < chunkCount && failure.get() == null; c++) {
@@ -175,6 +178,8 @@ public final class Restorer {
                 }
                 int chunk = c;
                 pool.execute(() -> {
+                    // verify on this thread; the writes complete asynchronously and release the slot
+                    List<CompletableFuture<Void>> writes = new ArrayList<>();
                     try {
                         ExtentMap.ChunkRef ref = map.chunks().get(chunk);
                         ChunkAddress address = ref.address();
@@ -184,7 +189,7 @@ public final class Restorer {
                         }
                         for (int k = first[chunk]; k < first[chunk + 1]; k++) {
                             var e = map.get(entries[k]);
-                            sink.write(e.offset(), plain, e.chunkOffset(), (int) e.length());
+                            writes.add(sink.writeAsync(e.offset(), plain, e.chunkOffset(), (int) e.length()));
                             counters.bytes.addAndGet(e.length());
                         }
                         counters.chunks.incrementAndGet();
@@ -192,11 +197,19 @@ public final class Restorer {
                         failure.compareAndSet(null, e);
                     } catch (RuntimeException e) {
                         failure.compareAndSet(null, new IOException(e.toString(), e));
-                    } finally {
-                        inFlight.release();
                     }
+                    CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> {
+                        if (t != null) {
+                            Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+                            failure.compareAndSet(null, cause instanceof IOException io ? io : new IOException(cause.toString(), cause));
+                        }
+                        inFlight.release();
+                    });
                 });
             }
+            // wait for every slot to come back: all chunks verified and written
+            inFlight.acquire(slots);
+            inFlight.release(slots);
             pool.shutdown();
             if (!pool.awaitTermination(12, TimeUnit.HOURS)) {
                 throw new IOException("restore did not finish");

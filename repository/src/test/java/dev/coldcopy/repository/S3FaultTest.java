@@ -101,6 +101,20 @@ class S3FaultTest {
             assertThat(RepositoryUri.redact(endpoint)).doesNotContain(S3ProxyServer.SECRET_KEY);
             assertThat(repo.backend()).isInstanceOf(S3Backend.class);
             assertThat(repo.backend().keyHeaderValue("config")).isEqualTo("q/config");
+            // a plain Camel route delivers into the repository with the backend's endpoint and key header
+            DefaultCamelContext routes = new DefaultCamelContext();
+            try (routes) {
+                routes.addRoutes(new org.apache.camel.builder.RouteBuilder() {
+                    @Override
+                    public void configure() {
+                        from("direct:deliver").to(endpoint);
+                    }
+                });
+                routes.start();
+                routes.createProducerTemplate().sendBodyAndHeader("direct:deliver", new byte[] {1, 2, 3},
+                        repo.backend().keyHeader(), repo.backend().keyHeaderValue("extra/object"));
+            }
+            assertThat(repo.backend().get("extra/object")).containsExactly(1, 2, 3);
         }
     }
 }

@@ -23,6 +23,35 @@ class SftpRoundTripTest extends AbstractRoundTripTest {
         }
     }
 
+    @org.junit.jupiter.api.AfterEach
+    void noTemporaryFilesLeft() throws Exception {
+        try (var files = java.nio.file.Files.walk(sftp.root())) {
+            org.assertj.core.api.Assertions.assertThat(files.map(p -> p.getFileName().toString()))
+                    .as("uploads are renamed into place").noneMatch(n -> n.startsWith(".tmp-"))
+                    .anyMatch(n -> n.equals("config"));
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void unknownHostKeyIsRejectedByDefault() throws Exception {
+        java.nio.file.Path otherKnownHosts = work.resolve("known_hosts");
+        // a known_hosts entry for this host and port, but with another key
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(256);
+        java.nio.file.Files.writeString(otherKnownHosts, "[127.0.0.1]:" + sftp.port() + " "
+                + org.apache.sshd.common.config.keys.PublicKeyEntry.toString(g.generateKeyPair().getPublic()) + "\n");
+        RepositoryOptions opts = options().toBuilder().sftpKnownHostsFile(otherKnownHosts).build();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Repository.init(repositoryUri(), opts))
+                .isInstanceOf(RepositoryException.class)
+                .hasMessageContaining("HostKey");
+        // and without any known_hosts file, strict checking refuses to start
+        RepositoryOptions none = options().toBuilder().sftpKnownHostsFile(work.resolve("absent")).build();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Repository.init(repositoryUri(), none))
+                .hasMessageContaining("known_hosts");
+        // put the config object back for noTemporaryFilesLeft()
+        Repository.init(repositoryUri(), options()).close();
+    }
+
     @Override
     RepositoryUri repositoryUri() {
         return sftp.repositoryUri("srv/backups/" + work.getFileName());
