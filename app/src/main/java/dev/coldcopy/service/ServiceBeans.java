@@ -19,7 +19,7 @@ public final class ServiceBeans {
         main.bind("eventIntake", new EventIntakeProcessor());
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
-        
+        main.bind("queuedEvent", new QueuedEventProcessor());
         main.bind("diskJobs", backup.diskJobs());
         main.bind("prepareDiskBackup", backup.prepare());
         main.bind("storeChunk", backup.storeChunk());
