@@ -55,6 +55,16 @@ public final class DiskResults implements AggregationStrategy {
             List<String> reasons = results == null ? List.of() : results.stream()
                     .filter(r -> !"ok".equals(r.outcome())).map(r -> r.disk() + ": " + r.reason()).toList();
             String summary = reasons.isEmpty() ? Reasons.oneLine(failures.get(0)) : String.join("; ", reasons);
+            // The aggregate is built on the first disk's exchange, whose error handler already ran (retries
+            // exhausted, failure handled). Those flags came along with it; left set, they make the error
+            // handlers above treat this new failure as handled already: no dead letter would be written.
+            exchange.getExchangeExtension().setRedeliveryExhausted(false);
+            exchange.getExchangeExtension().setFailureHandled(false);
+            exchange.getExchangeExtension().setErrorHandlerHandled(null);
+            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_HANDLED);
+            exchange.removeProperty(org.apache.camel.Exchange.EXCEPTION_CAUGHT);
+            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_ENDPOINT);
+            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_ROUTE_ID);
             Exception first = failures.get(0);
             if (first instanceof dev.coldcopy.event.BadEventException && failures.size() == 1) {
                 throw new dev.coldcopy.event.BadEventException(summary, first);
