@@ -96,6 +96,10 @@ public final class BackupEngine implements AutoCloseable {
             settings.keyFile().ifPresent(options::keyFile);
             settings.sftpPrivateKeyFile().ifPresent(options::sftpPrivateKeyFile);
             settings.sftpKnownHostsFile().ifPresent(options::sftpKnownHostsFile);
+            if (settings.s3AccessKey().isPresent() && settings.s3SecretKey().isPresent()) {
+                // else the repository falls back to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then the AWS chain
+                options.s3Credentials(settings.s3AccessKey().get(), settings.s3SecretKey().get());
+            }
             repository = openOrInit(uri, options.build());
             LOG.info("repository {} (id {})", uri, repository.id());
         }

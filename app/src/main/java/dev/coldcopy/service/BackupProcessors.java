@@ -19,6 +19,8 @@ public final class BackupProcessors {
     public static final String DISK_BACKUP = "coldcopyDiskBackup";
     /** Exchange property holding a disk's {@link BackupResult}, success or failure. */
     public static final String RESULT = "coldcopyResult";
+    /** Exchange property holding the {@link DiskJob} being tried (set by routes/backup.yaml, kept across retries). */
+    public static final String DISK_JOB = "coldcopyDiskJob";
 
     private final BackupEngineHolder engine;
     private final ObjectMapper json = new ObjectMapper().setSerializationInclusion(JsonInclude.Include.NON_NULL);
@@ -78,6 +80,9 @@ public final class BackupProcessors {
         return exchange -> {
             DiskBackup backup = exchange.getProperty(DISK_BACKUP, DiskBackup.class);
             exchange.removeProperty(DISK_BACKUP);
+            // A chunk that failed in the streaming split marks the exchange "redelivery exhausted" (so that
+            // nothing retries that one chunk); left set, the disk as a whole would not be retried either.
+            exchange.getExchangeExtension().setRedeliveryExhausted(false);
             if (backup != null) {
                 backup.close();
             }
@@ -88,7 +93,8 @@ public final class BackupProcessors {
     public Processor failure() {
         return exchange -> {
             Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-            DiskJob job = exchange.getMessage().getBody(DiskJob.class);
+            // the body is whatever the failed step left (a chunk stream, say); the job is kept aside
+            DiskJob job = exchange.getProperty(DISK_JOB, DiskJob.class);
             if (job != null) {
                 BackupResult result = BackupResult.failure(job, Reasons.oneLine(cause));
                 exchange.setProperty(RESULT, result);

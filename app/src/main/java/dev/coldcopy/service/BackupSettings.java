@@ -19,6 +19,8 @@ public record BackupSettings(
         Optional<Path> keyFile,
         Optional<Path> sftpPrivateKeyFile,
         Optional<Path> sftpKnownHostsFile,
+        Optional<String> s3AccessKey,
+        Optional<String> s3SecretKey,
         String exportWay,
         Duration diskLockWait) {
 
@@ -31,13 +33,26 @@ public record BackupSettings(
                 optionalPath(camel, "coldcopy.repository.key-file"),
                 optionalPath(camel, "coldcopy.repository.sftp.private-key-file"),
                 optionalPath(camel, "coldcopy.repository.sftp.known-hosts-file"),
+                optionalText(camel, "coldcopy.repository.s3.access-key"),
+                optionalText(camel, "coldcopy.repository.s3.secret-key"),
                 camel.resolvePropertyPlaceholders("{{coldcopy.export.way:storage-daemon}}"),
                 Duration.ofSeconds(Long.parseLong(camel.resolvePropertyPlaceholders("{{coldcopy.disk-lock.wait-seconds:600}}"))));
     }
 
     private static Optional<Path> optionalPath(CamelContext camel, String key) {
+        return optionalText(camel, key).map(Path::of);
+    }
+
+    private static Optional<String> optionalText(CamelContext camel, String key) {
         String value = camel.resolvePropertyPlaceholders("{{" + key + ":}}").strip();
-        return value.isEmpty() ? Optional.empty() : Optional.of(Path.of(value));
+        return value.isEmpty() ? Optional.empty() : Optional.of(value);
+    }
+
+    /** Never print the S3 secret: records print every component. */
+    @Override
+    public String toString() {
+        return "BackupSettings[allowedRoots=" + allowedRoots + ", workDir=" + workDir + ", repository=" + repository
+                + ", exportWay=" + exportWay + ", s3AccessKey=" + (s3AccessKey.isPresent() ? "xxxxxx" : "none") + "]";
     }
 
     static List<Path> paths(String commaSeparated) {

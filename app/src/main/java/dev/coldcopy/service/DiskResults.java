@@ -7,7 +7,7 @@ import org.apache.camel.Exchange;
 
 /**
  * Gathers the per-disk results of one VM into a list (the body after the split), keeping failures
- * as results too so that every disk is accounted for; {@link #eventOutcome()} then tells the event route
+ * as results too so that every disk is accounted for; {@link #raiseFailures()} then fails the event
  * if any disk failed, after all disks had their chance.
  */
 public final class DiskResults implements AggregationStrategy {
@@ -35,40 +35,41 @@ public final class DiskResults implements AggregationStrategy {
             }
             failures.add(failure);
             newExchange.setException(null);
+            into.setException(null);
         }
-        // A failed disk's exchange has been through its error handler; if it becomes the aggregate,
-        // those marks would make the event's own failure look handled already (no dead letter).
-        into.setException(null);
-        into.getExchangeExtension().setRedeliveryExhausted(false);
-        into.getExchangeExtension().setErrorHandlerHandled(null);
-        into.removeProperty(Exchange.FAILURE_HANDLED);
-        into.removeProperty(Exchange.EXCEPTION_CAUGHT);
         into.getMessage().setBody(results);
         return into;
     }
 
-    /**
-     * After the split: the body becomes the list of results; when a disk failed, header
-     * {@link ColdcopyHeaders#REASON} names each failed disk's reason (the event route then fails the
-     * event, which dead-letters it once and moves its spool file to failed/).
-     */
-    public static org.apache.camel.Processor eventOutcome() {
+    /** Fails the exchange with one line naming each failed disk's reason. */
+    public static org.apache.camel.Processor raiseFailures() {
         return exchange -> {
             @SuppressWarnings("unchecked")
             List<BackupResult> results = exchange.getProperty("coldcopyResults", List.class);
-            exchange.getMessage().setBody(results == null ? List.of() : results);
+            exchange.getMessage().setBody(results);
             @SuppressWarnings("unchecked")
             List<Exception> failures = exchange.getProperty(FAILURES, List.class);
-            exchange.removeProperty(FAILURES);
             if (failures == null || failures.isEmpty()) {
-                exchange.getMessage().setHeader(ColdcopyHeaders.OUTCOME, "ok");
                 return;
             }
             List<String> reasons = results == null ? List.of() : results.stream()
-                    .filter(r -> !"ok".equals(r.outcome())).map(BackupResult::reason).toList();
-            exchange.getMessage().setHeader(ColdcopyHeaders.OUTCOME, "failed");
-            exchange.getMessage().setHeader(ColdcopyHeaders.REASON,
-                    reasons.isEmpty() ? Reasons.oneLine(failures.get(0)) : String.join("; ", reasons));
+                    .filter(r -> !"ok".equals(r.outcome())).map(r -> r.disk() + ": " + r.reason()).toList();
+            String summary = reasons.isEmpty() ? Reasons.oneLine(failures.get(0)) : String.join("; ", reasons);
+            // The aggregate is built on the first disk's exchange, whose error handler already ran (retries
+            // exhausted, failure handled). Those flags came along with it; left set, they make the error
+            // handlers above treat this new failure as handled already: no dead letter would be written.
+            exchange.getExchangeExtension().setRedeliveryExhausted(false);
+            exchange.getExchangeExtension().setFailureHandled(false);
+            exchange.getExchangeExtension().setErrorHandlerHandled(null);
+            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_HANDLED);
+            exchange.removeProperty(org.apache.camel.Exchange.EXCEPTION_CAUGHT);
+            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_ENDPOINT);
+            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_ROUTE_ID);
+            Exception first = failures.get(0);
+            if (first instanceof dev.coldcopy.event.BadEventException && failures.size() == 1) {
+                throw new dev.coldcopy.event.BadEventException(summary, first);
+            }
+            throw new BackupFailedException(summary, first);
         };
     }
 }

@@ -13,6 +13,7 @@ public final class Reasons {
         // Camel wraps processor failures; the user's reason is the innermost meaningful message.
         while (current.getCause() != null && current.getCause() != current
                 && (current instanceof org.apache.camel.CamelExecutionException
+                        || current instanceof org.apache.camel.CamelExchangeException
                         || current instanceof org.apache.camel.RuntimeCamelException
                         || current instanceof java.util.concurrent.CompletionException
                         || current instanceof java.util.concurrent.ExecutionException

@@ -20,7 +20,7 @@ public final class ServiceBeans {
         main.bind("eventIntake", new EventIntakeProcessor());
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
-        
+        main.bind("queuedEvent", new QueuedEventProcessor());
         main.bind("diskJobs", backup.diskJobs());
         main.bind("prepareDiskBackup", backup.prepare());
         main.bind("storeChunk", backup.storeChunk());
@@ -29,7 +29,7 @@ public final class ServiceBeans {
         main.bind("diskFailure", backup.failure());
         main.bind("resultJson", backup.resultJson());
         main.bind("diskResults", new DiskResults());
-        main.bind("eventOutcome", DiskResults.eventOutcome());
+        main.bind("raiseDiskFailures", DiskResults.raiseFailures());
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport configured) {

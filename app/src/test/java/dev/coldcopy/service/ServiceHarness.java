@@ -14,6 +14,10 @@ import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,10 +39,13 @@ import org.apache.camel.main.Main;
  */
 public final class ServiceHarness implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     public final Path home;
     public final Path images;
     public final int httpPort;
     private final Map<String, String> settings = new HashMap<>();
+    private RepositoryUri repositoryUri;
+    private RepositoryOptions repositoryOptions = RepositoryOptions.defaults();
     private Main main;
 
     public ServiceHarness(Path home) throws IOException {
@@ -54,6 +61,17 @@ public final class ServiceHarness implements AutoCloseable {
 
     public ServiceHarness set(String key, String value) {
         settings.put(key, value);
+        return this;
+    }
+
+    /**
+     * Points the service at this repository; {@link #openRepository()} then opens it with these options
+     * (credentials, keys), which the test also passes to the service as settings.
+     */
+    public ServiceHarness repository(RepositoryUri uri, RepositoryOptions options) {
+        settings.put("coldcopy.repository", uri.raw());
+        this.repositoryUri = uri;
+        this.repositoryOptions = options;
         return this;
     }
 
@@ -144,7 +162,64 @@ public final class ServiceHarness implements AutoCloseable {
     }
 
     public Repository openRepository() throws IOException {
-        return Repository.open(RepositoryUri.file(home.resolve("repository")), RepositoryOptions.defaults());
+        RepositoryUri uri = repositoryUri != null ? repositoryUri : RepositoryUri.file(home.resolve("repository"));
+        return Repository.open(uri, repositoryOptions);
+    }
+
+    /** POSTs the body to /events as JSON; returns the status code and the response body. */
+    public HttpResponse<String> postEvent(String json) throws IOException, InterruptedException {
+        return postEvent(json, "application/json");
+    }
+
+    public HttpResponse<String> postEvent(String json, String contentType) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/events"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofString(json))
+                .build();
+        return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The spool files that failed (moved to failed/). */
+    public List<Path> failedSpoolFiles() throws IOException {
+        Path failed = spool().resolve("failed");
+        if (!Files.isDirectory(failed)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(failed)) {
+            return files.sorted().toList();
+        }
+    }
+
+    /** The export directories (sockets, pid files, overlays) in the work directory right now. */
+    public List<Path> exportDirectories() throws IOException {
+        Path exports = home.resolve("run").resolve("exports");
+        if (!Files.isDirectory(exports)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(exports)) {
+            return dirs.sorted().toList();
+        }
+    }
+
+    /** Live qemu processes (qemu-nbd, qemu-storage-daemon, qemu-img, qemu-io) started by this JVM. */
+    public static List<String> qemuChildren() {
+        return ProcessHandle.current().descendants()
+                .filter(ProcessHandle::isAlive)
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse(p.info().command().orElse("?")))
+                .filter(line -> line.contains("qemu"))
+                .toList();
+    }
+
+    /** Waits until no qemu child of this JVM is left (stopping one takes a moment); returns what is left. */
+    public static List<String> awaitNoQemuChildren(Duration timeout) throws InterruptedException {
+        Instant end = Instant.now().plus(timeout);
+        List<String> left = qemuChildren();
+        while (!left.isEmpty() && Instant.now().isBefore(end)) {
+            Thread.sleep(100);
+            left = qemuChildren();
+        }
+        return left;
     }
 
     /** Restores the snapshot to a fresh file and asserts qemu-img compare calls it identical to {@code expected}. */
