@@ -153,15 +153,17 @@ public final class DiskBackup implements AutoCloseable {
         session.commit();
         Duration total = Duration.between(started, Instant.now());
         BackupStatistics stats = writer.statistics();
-        LOG.info("{}: committed {} snapshot {}: read {} MiB in {} ms ({} MiB/s), stored {} MiB",
-                job.label(), plan.kind().label(), committed, mib(bytesRead), readTime.toMillis(),
-                String.format("%.1f", mib(bytesRead) * 1000.0 / Math.max(1, readTime.toMillis())), mib(stats.bytesStored()));
+        LOG.info("{}: committed {} snapshot {}: read {} in {} ms ({} MiB/s), stored {}",
+                job.label(), plan.kind().label(), committed, bytes(bytesRead), readTime.toMillis(),
+                String.format("%.1f", bytesRead / 1048576.0 * 1000.0 / Math.max(1, readTime.toMillis())),
+                bytes(stats.bytesStored()));
         return BackupResult.success(job, committed.toString(), plan.kind().label(), plan.reason(),
                 bytesRead, stats.bytesStored(), total, session.createdCheckpoint());
     }
 
-    private static long mib(long bytes) {
-        return bytes >> 20;
+    /** Exact below a MiB (an incremental of a few blocks must not read "0 MiB"), MiB above. */
+    private static String bytes(long n) {
+        return n < (1 << 20) ? n + " bytes" : String.format("%.1f MiB", n / 1048576.0);
     }
 
     @Override
