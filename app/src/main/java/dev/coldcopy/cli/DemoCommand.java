@@ -81,6 +81,7 @@ final class DemoCommand implements Callable<Integer> {
             service = new ColdcopyMain(Optional.empty(), List.of(), Map.of(
                     "coldcopy.home", home.toString(),
                     "coldcopy.spool.poll-ms", "250",
+                    "camel.main.jmxEnabled", "false",
                     "camel.server.port", "0",               // any free port: the demo must not clash
                     "camel.management.port", "0")).build();
             service.start();

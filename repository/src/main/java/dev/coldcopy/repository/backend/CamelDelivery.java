@@ -10,7 +10,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 
 /** Sends objects to one Camel endpoint with a ProducerTemplate; failures become one-line RepositoryExceptions. */
-final class CamelDelivery implements AutoCloseable {
+public final class CamelDelivery implements AutoCloseable {
     private final String endpointUri;
     private final String keyHeader;
     private final Endpoint endpoint;
@@ -22,6 +22,10 @@ final class CamelDelivery implements AutoCloseable {
         this.keyHeader = keyHeader;
         this.endpoint = context.getEndpoint(endpointUri);
         this.template = context.createProducerTemplate();
+    }
+
+    String keyHeader() {
+        return keyHeader;
     }
 
     Endpoint endpoint() {

@@ -87,25 +87,9 @@ public final class FileBackend implements RepositoryBackend {
         Files.deleteIfExists(resolve(key));
     }
 
-    @Override
-    public String deliveryEndpointUri() {
-        return delivery.endpoint().getEndpointUri();
-    }
 
-    @Override
-    public String keyHeader() {
-        return Exchange.FILE_NAME;
-    }
 
-    @Override
-    public String keyHeaderValue(String key) {
-        return key;
-    }
 
-    @Override
-    public long putCount() {
-        return delivery.puts();
-    }
 
     private Path resolve(String key) {
         Path p = root.resolve(key).normalize();
@@ -113,6 +97,11 @@ public final class FileBackend implements RepositoryBackend {
             throw new IllegalArgumentException("key escapes the repository: " + key);
         }
         return p;
+    }
+
+    @Override
+    public CamelDelivery delivery() {
+        return delivery;
     }
 
     @Override

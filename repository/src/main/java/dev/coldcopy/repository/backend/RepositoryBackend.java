@@ -33,16 +33,27 @@ public interface RepositoryBackend extends AutoCloseable {
      * the object's key in header {@link #keyHeader()}. It may hold credentials as RAW(...) values: print
      * {@link dev.coldcopy.repository.RepositoryUri#redact(String)} of it, never the URI itself.
      */
-    String deliveryEndpointUri();
+    default String deliveryEndpointUri() {
+        return delivery().endpoint().getEndpointUri();
+    }
 
     /** the message header that carries the object key relative to the endpoint (CamelFileName, CamelAwsS3Key) */
-    String keyHeader();
+    default String keyHeader() {
+        return delivery().keyHeader();
+    }
 
     /** the header value for a repository key (the S3 backend prepends its prefix) */
-    String keyHeaderValue(String key);
+    default String keyHeaderValue(String key) {
+        return key;
+    }
 
     /** number of objects this backend instance has written (for statistics and tests) */
-    long putCount();
+    default long putCount() {
+        return delivery().puts();
+    }
+
+    /** the Camel producer side every write goes through */
+    CamelDelivery delivery();
 
     @Override
     void close();

@@ -144,25 +144,13 @@ public final class S3Backend implements RepositoryBackend {
         }
     }
 
-    @Override
-    public String deliveryEndpointUri() {
-        return delivery.endpoint().getEndpointUri();
-    }
 
-    @Override
-    public String keyHeader() {
-        return AWS2S3Constants.KEY;
-    }
 
     @Override
     public String keyHeaderValue(String key) {
         return prefix + key;
     }
 
-    @Override
-    public long putCount() {
-        return delivery.puts();
-    }
 
     /** the S3 client the endpoint uses (for tools and tests) */
     public S3Client client() {
@@ -171,6 +159,11 @@ public final class S3Backend implements RepositoryBackend {
 
     private RepositoryException failure(String what, Exception e) {
         return new RepositoryException(what + " in " + description + " failed: " + CamelDelivery.describe(e), e);
+    }
+
+    @Override
+    public CamelDelivery delivery() {
+        return delivery;
     }
 
     @Override

@@ -171,25 +171,9 @@ public final class SftpBackend implements RepositoryBackend {
         });
     }
 
-    @Override
-    public String deliveryEndpointUri() {
-        return delivery.endpoint().getEndpointUri();
-    }
 
-    @Override
-    public String keyHeader() {
-        return Exchange.FILE_NAME;
-    }
 
-    @Override
-    public String keyHeaderValue(String key) {
-        return key;
-    }
 
-    @Override
-    public long putCount() {
-        return delivery.puts();
-    }
 
     private String path(String key) {
         if (key.equals(".")) {
@@ -254,6 +238,11 @@ public final class SftpBackend implements RepositoryBackend {
                 c.disconnect();
             }
         }
+    }
+
+    @Override
+    public CamelDelivery delivery() {
+        return delivery;
     }
 
     @Override
