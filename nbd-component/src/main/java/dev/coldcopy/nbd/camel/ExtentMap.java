@@ -3,7 +3,6 @@ package dev.coldcopy.nbd.camel;
 import dev.coldcopy.nbd.protocol.Extent;
 import dev.coldcopy.nbd.protocol.Extents;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Extent maps printed the way {@code nbdinfo --map[=CONTEXT] [--json]} prints them (libnbd 1.14), so
@@ -52,10 +51,13 @@ public final class ExtentMap {
 
     /** One line per extent: {@code offset length flags description}, columns as nbdinfo aligns them. */
     public static String toText(String context, List<Extent> extents) {
-        StringBuilder sb = new StringBuilder();
+        // padded by hand: String.format parses its pattern on every call, which made a 1 TiB disk's
+        // 200k-line dirty map take seconds
+        StringBuilder sb = new StringBuilder(extents.size() * 40);
         for (Extent e : extents) {
-            sb.append(String.format(Locale.ROOT, "%10d  %10d  %3s", e.offset(), e.length(),
-                    Integer.toUnsignedString(e.flags())));
+            pad(sb, Long.toString(e.offset()), 10).append("  ");
+            pad(sb, Long.toString(e.length()), 10).append("  ");
+            pad(sb, Integer.toUnsignedString(e.flags()), 3);
             String description = describe(context, e.flags());
             if (description != null) {
                 sb.append("  ").append(description);
@@ -63,6 +65,13 @@ public final class ExtentMap {
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    private static StringBuilder pad(StringBuilder sb, String value, int width) {
+        for (int i = value.length(); i < width; i++) {
+            sb.append(' ');
+        }
+        return sb.append(value);
     }
 
     /** A JSON array of {@code {offset, length, type, description}} objects, laid out as nbdinfo does. */
