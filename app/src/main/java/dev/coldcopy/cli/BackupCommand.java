@@ -20,6 +20,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.main.Main;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,9 +40,8 @@ final class BackupCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--repo", required = true, paramLabel = "URI",
-            description = "Repository: file:/path, s3://bucket/prefix?region=..&endpoint=.., sftp://user@host:port/path")
-    String repository;
+    @Mixin
+    RepositoryOptionsMixin repo;
 
     @Option(names = "--vm", required = true, paramLabel = "NAME", description = "The VM (libvirt domain) name.")
     String vm;
@@ -58,9 +58,6 @@ final class BackupCommand implements Callable<Integer> {
             description = "Also allow images under DIR (default: coldcopy.allowed-roots from the configuration).")
     List<Path> allowRoots = new ArrayList<>();
 
-    @Option(names = "--key-file", paramLabel = "FILE", description = "Encryption key file (a new repository is created encrypted).")
-    Path keyFile;
-
     @Option(names = "--export-way", paramLabel = "WAY", description = "storage-daemon (default) or qemu-nbd.")
     String exportWay;
 
@@ -75,13 +72,14 @@ final class BackupCommand implements Callable<Integer> {
         BackupEvent event = new BackupEvent("cli-" + UUID.randomUUID(), Names.vm(vm), diskSpecs(),
                 Optional.ofNullable(checkpoint).map(Names::checkpoint));
         Map<String, String> settings = new LinkedHashMap<>(overrides);
-        settings.put("coldcopy.repository", repository);
+        settings.put("coldcopy.repository", repo.repository);
         settings.put("camel.server.enabled", "false");
         settings.put("camel.management.enabled", "false");
         settings.put("camel.main.jmxEnabled", "false");        // JMX costs seconds of start-up a one-shot backup never uses
-        if (keyFile != null) {
-            settings.put("coldcopy.repository.key-file", keyFile.toAbsolutePath().toString());
-        }
+        // a new repository is created encrypted when a key file is given
+        putPath(settings, "coldcopy.repository.key-file", repo.keyFile);
+        putPath(settings, "coldcopy.repository.sftp.private-key-file", repo.sftpKey);
+        putPath(settings, "coldcopy.repository.sftp.known-hosts-file", repo.knownHosts);
         if (exportWay != null) {
             settings.put("coldcopy.export.way", exportWay);
         }
@@ -110,6 +108,12 @@ final class BackupCommand implements Callable<Integer> {
             return 0;
         } finally {
             main.stop();
+        }
+    }
+
+    private static void putPath(Map<String, String> settings, String key, Path path) {
+        if (path != null) {
+            settings.put(key, path.toAbsolutePath().toString());
         }
     }
 

@@ -6,15 +6,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
 import dev.coldcopy.nbd.testing.Tools;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code coldcopy map} prints what {@code nbdinfo --map} prints, for the same qemu-nbd export. */
 class MapCommandTest {
@@ -22,16 +19,8 @@ class MapCommandTest {
     @TempDir
     Path tmp;
 
-    record Result(int exit, String out, String err) {}
-
-    static Result coldcopy(String... args) {
-        CommandLine cli = ColdcopyCommand.newCommandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+    static CliRun coldcopy(String... args) {
+        return CliRun.coldcopy(args);
     }
 
     static String nbdinfo(String... args) {
@@ -56,17 +45,17 @@ class MapCommandTest {
             String uri = server.uri().toString();
             ObjectMapper json = new ObjectMapper();
 
-            Result base = coldcopy("map", uri);
+            CliRun base = coldcopy("map", uri);
             assertThat(base.exit()).as(base.err()).isZero();
             assertThat(base.out()).isEqualTo(nbdinfo("--map", uri)).contains("hole,zero").contains("data");
 
-            Result dirty = coldcopy("map", uri, "--context", "qemu:dirty-bitmap:b1");
+            CliRun dirty = coldcopy("map", uri, "--context", "qemu:dirty-bitmap:b1");
             assertThat(dirty.exit()).as(dirty.err()).isZero();
             assertThat(dirty.out()).isEqualTo(nbdinfo("--map=qemu:dirty-bitmap:b1", uri)).contains("dirty").contains("clean");
 
-            Result baseJson = coldcopy("map", uri, "--json");
+            CliRun baseJson = coldcopy("map", uri, "--json");
             assertThat(json.readTree(baseJson.out())).isEqualTo(json.readTree(nbdinfo("--map", "--json", uri)));
-            Result dirtyJson = coldcopy("map", "--json", "--context=qemu:dirty-bitmap:b1", uri);
+            CliRun dirtyJson = coldcopy("map", "--json", "--context=qemu:dirty-bitmap:b1", uri);
             assertThat(json.readTree(dirtyJson.out()))
                     .isEqualTo(json.readTree(nbdinfo("--map=qemu:dirty-bitmap:b1", "--json", uri)));
             assertThat(dirtyJson.out()).as("same layout too").isEqualTo(nbdinfo("--map=qemu:dirty-bitmap:b1", "--json", uri));
@@ -83,7 +72,7 @@ class MapCommandTest {
         QemuImages.writePattern(top, 3, 4 << 20, 1 << 20);
         try (QemuNbdServer server = QemuNbdServer.builder(top).arg("--allocation-depth").start()) {
             String uri = server.uri().toString();
-            Result r = coldcopy("map", uri, "--context", "qemu:allocation-depth");
+            CliRun r = coldcopy("map", uri, "--context", "qemu:allocation-depth");
             assertThat(r.exit()).as(r.err()).isZero();
             assertThat(r.out()).isEqualTo(nbdinfo("--map=qemu:allocation-depth", uri))
                     .contains("backing depth 2").contains("local").contains("absent");
@@ -93,17 +82,17 @@ class MapCommandTest {
     @Test
     void missingExportOrContextFailsWithOneLine() {
         try (QemuNbdServer server = QemuNbdServer.builder(image()).start()) {
-            Result missing = coldcopy("map", server.uri("nope").toString());
+            CliRun missing = coldcopy("map", server.uri("nope").toString());
             assertThat(missing.exit()).isNotZero();
             assertThat(missing.err()).startsWith("coldcopy map: ").contains("nope").hasLineCount(1);
             assertThat(missing.out()).isEmpty();
 
-            Result context = coldcopy("map", server.uri().toString(), "--context", "qemu:dirty-bitmap:b1");
+            CliRun context = coldcopy("map", server.uri().toString(), "--context", "qemu:dirty-bitmap:b1");
             assertThat(context.exit()).isNotZero();
             assertThat(context.err()).startsWith("coldcopy map: ")
                     .contains("does not offer meta context 'qemu:dirty-bitmap:b1'").hasLineCount(1);
 
-            Result badUri = coldcopy("map", "http://example.invalid/x");
+            CliRun badUri = coldcopy("map", "http://example.invalid/x");
             assertThat(badUri.exit()).isNotZero();
             assertThat(badUri.err()).startsWith("coldcopy map: ").hasLineCount(1);
         }
