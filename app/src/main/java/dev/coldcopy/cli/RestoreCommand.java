@@ -54,12 +54,18 @@ final class RestoreCommand implements Callable<Integer> {
             description = "For a delta snapshot: the disk as it was at its checkpoint; it is copied, never changed.")
     Path onto;
 
+    @Option(names = "--sync",
+            description = "Wait until the image is on stable storage (fsync) before reporting success. Without it the"
+                    + " image is complete when restore returns and the kernel writes it to disk in its own time, as after"
+                    + " cp or qemu-img convert.")
+    boolean sync;
+
     @Override
     public Integer call() throws Exception {
         try (Repository repository = repo.open()) {
             SnapshotManifest manifest = find(repository);
             RestoreResult result = new Restorer(repository).restore(
-                    new RestoreRequest(manifest, output, RestoreFormat.parse(format), Optional.ofNullable(onto)));
+                    new RestoreRequest(manifest, output, RestoreFormat.parse(format), Optional.ofNullable(onto), sync));
             spec.commandLine().getOut().printf("%s/%s %s restored to %s (%s, %s written, %s zero) in %.1f s%n",
                     vm, disk, manifest.id(), result.output(), format, Sizes.human(result.bytesWritten()),
                     Sizes.human(result.bytesZeroed()), result.duration().toMillis() / 1000.0);

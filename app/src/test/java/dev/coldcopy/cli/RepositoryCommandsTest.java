@@ -51,7 +51,7 @@ class RepositoryCommandsTest {
         String fullId = first.out().split(" ")[1];
 
         CliRun restoreFull = run("restore", "--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot", fullId,
-                "--output", dir.resolve("full.raw").toString(), "--format", "raw");
+                "--output", dir.resolve("full.raw").toString(), "--format", "raw", "--sync");
         assertThat(restoreFull.exit()).as(restoreFull.err()).isZero();
         assertThat(compare(dir.resolve("full.raw"), "raw", state1)).contains("identical");
         CliRun restoreLatest = run("restore", "--repo", repo, "--vm", "web", "--disk", "vda", "--output", dir.resolve("latest.qcow2").toString());

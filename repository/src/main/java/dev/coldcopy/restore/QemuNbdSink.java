@@ -21,6 +21,10 @@ import java.util.concurrent.TimeoutException;
  * started with --fork and a pid file so its exit status tells whether it is serving) with the project's
  * NBD client. Ranges never written stay unallocated: the new qcow2 stays sparse. close() disconnects,
  * stops qemu-nbd and removes the socket dir, whatever happened.
+ *
+ * <p>Without {@code sync} qemu-nbd runs with {@code --cache=unsafe}, as {@code qemu-img convert} writes its
+ * output: an NBD flush then only hands qemu's cached qcow2 metadata to the kernel (and reports a failure to
+ * do so), it does not wait for the disk. With {@code sync} the flush is an fsync.
  */
 final class QemuNbdSink implements DiskSink {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -29,13 +33,13 @@ final class QemuNbdSink implements DiskSink {
     private final Path pidFile;
     private NbdClient client;
 
-    QemuNbdSink(Path image, String format) throws IOException {
+    QemuNbdSink(Path image, String format, boolean sync) throws IOException {
         dir = Files.createTempDirectory("coldcopy-restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         pidFile = dir.resolve("qemu-nbd.pid");
         Path socket = dir.resolve("nbd.sock");
         try {
             ExternalCommand.run(START_TIMEOUT, List.of("qemu-nbd", "--fork", "--pid-file", pidFile.toString(),
-                    "--format", format, "--socket", socket.toString(), "--cache", "writeback", "--discard", "unmap",
+                    "--format", format, "--socket", socket.toString(), "--cache", sync ? "writeback" : "unsafe", "--discard", "unmap",
                     image.toString()));
             client = NbdClient.connect(NbdUri.unix(socket, ""), NbdClientOptions.builder().ioTimeout(Duration.ofMinutes(5)).build());
         } catch (IOException | RuntimeException e) {

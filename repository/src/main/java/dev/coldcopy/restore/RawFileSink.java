@@ -6,13 +6,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Positional writes into a raw image file (sparse where nothing is written). */
+/** Positional writes into a raw image file (sparse where nothing is written); flush() is an fsync only with {@code sync}. */
 final class RawFileSink implements DiskSink {
     private static final int ZERO_BLOCK = 1024 * 1024;
     private final FileChannel channel;
+    private final boolean sync;
 
-    RawFileSink(Path file) throws IOException {
+    RawFileSink(Path file, boolean sync) throws IOException {
         this.channel = FileChannel.open(file, StandardOpenOption.WRITE);
+        this.sync = sync;
     }
 
     @Override
@@ -37,7 +39,9 @@ final class RawFileSink implements DiskSink {
 
     @Override
     public void flush() throws IOException {
-        channel.force(false);
+        if (sync) {
+            channel.force(false);
+        }
     }
 
     @Override

@@ -12,8 +12,11 @@ import java.util.Optional;
  * @param output   the image to create; must not exist
  * @param format   raw (sparse file) or qcow2
  * @param onto     for a DELTA snapshot: the base image it applies to (copied, never changed)
+ * @param sync     write the image through to stable storage (fsync) before reporting success; without it
+ *                 the image is complete in the page cache when restore returns, as after {@code cp} or
+ *                 {@code qemu-img convert}, and the kernel writes it back in its own time
  */
-public record RestoreRequest(SnapshotManifest snapshot, Path output, RestoreFormat format, Optional<Path> onto) {
+public record RestoreRequest(SnapshotManifest snapshot, Path output, RestoreFormat format, Optional<Path> onto, boolean sync) {
     public RestoreRequest {
         Objects.requireNonNull(snapshot, "snapshot");
         Objects.requireNonNull(output, "output");
@@ -21,7 +24,15 @@ public record RestoreRequest(SnapshotManifest snapshot, Path output, RestoreForm
         onto = onto == null ? Optional.empty() : onto;
     }
 
+    public RestoreRequest(SnapshotManifest snapshot, Path output, RestoreFormat format, Optional<Path> onto) {
+        this(snapshot, output, format, onto, false);
+    }
+
     public static RestoreRequest of(SnapshotManifest snapshot, Path output, RestoreFormat format) {
-        return new RestoreRequest(snapshot, output, format, Optional.empty());
+        return new RestoreRequest(snapshot, output, format, Optional.empty(), false);
+    }
+
+    public RestoreRequest withSync(boolean sync) {
+        return new RestoreRequest(snapshot, output, format, onto, sync);
     }
 }

@@ -77,14 +77,14 @@ public final class Restorer {
             Counters counters;
             if (request.format() == RestoreFormat.RAW) {
                 prepare(request, output, RestoreFormat.RAW);
-                try (RawFileSink sink = new RawFileSink(output)) {
+                try (RawFileSink sink = new RawFileSink(output, request.sync())) {
                     counters = write(m, sink);
                     sink.flush();
                 }
             } else {
                 // qcow2: create it (or copy the base into it), then write through qemu-nbd with the NBD client
                 prepare(request, output, RestoreFormat.QCOW2);
-                try (QemuNbdSink sink = new QemuNbdSink(output, "qcow2")) {
+                try (QemuNbdSink sink = new QemuNbdSink(output, "qcow2", request.sync())) {
                     counters = write(m, sink);
                     sink.flush();
                 }

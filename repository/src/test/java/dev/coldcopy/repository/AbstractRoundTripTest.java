@@ -142,7 +142,8 @@ abstract class AbstractRoundTripTest {
             byte[] baseBefore = Files.readAllBytes(base);
             for (RestoreFormat f : RestoreFormat.values()) {
                 Path out = work.resolve("delta-out." + f.qemuName());
-                new Restorer(repo).restore(new RestoreRequest(delta, out, f, Optional.of(base)));
+                // synced: the fsync path of both sinks (qemu-nbd --cache=writeback, raw force)
+                new Restorer(repo).restore(new RestoreRequest(delta, out, f, Optional.of(base), true));
                 assertThat(QemuImages.identical(out, image)).as("delta onto base as " + f).isTrue();
                 Files.delete(out);
             }

@@ -9,6 +9,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Plans the chunks of a whole export lazily, one window of block status at a time, so that neither the
@@ -16,6 +18,7 @@ import java.util.NoSuchElementException;
  * chunk size, so the result is the same as planning the whole export in one go.
  */
 public final class ChunkRangeSource implements Iterator<ChunkRange> {
+    private static final Logger LOG = LoggerFactory.getLogger(ChunkRangeSource.class);
 
     /** Chunks per block-status window: 256 x 4 MiB = 1 GiB per round trip. */
     static final int CHUNKS_PER_WINDOW = 256;
@@ -28,6 +31,11 @@ public final class ChunkRangeSource implements Iterator<ChunkRange> {
     private final long windowSize;
     private final ArrayDeque<ChunkRange> ready = new ArrayDeque<>();
     private long nextWindow;
+    // the scan of a whole export (the extent enumeration of a backup) is logged once, when it ends
+    private long scanNanos;
+    private int requests;
+    private long rangesPlanned;
+    private long dataBytes;
 
     /**
      * @param selectionContext a dirty-bitmap context whose bit 0 selects the ranges to emit, or null for all
@@ -69,6 +77,7 @@ public final class ChunkRangeSource implements Iterator<ChunkRange> {
     }
 
     private void planNextWindow() {
+        long began = System.nanoTime();
         long start = nextWindow;
         long end = Math.min(exportSize, start + windowSize);
         List<String> contexts = new ArrayList<>(2);
@@ -83,6 +92,7 @@ public final class ChunkRangeSource implements Iterator<ChunkRange> {
         if (!contexts.isEmpty()) {
             Map<String, List<Extent>> status;
             try {
+                requests++;
                 status = extents.blockStatus(contexts, start, end - start);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -90,8 +100,26 @@ public final class ChunkRangeSource implements Iterator<ChunkRange> {
             selection = selectionContext == null ? null : require(status, selectionContext, start, end);
             allocation = allocationContext == null ? null : require(status, allocationContext, start, end);
         }
-        ready.addAll(ChunkPlanner.plan(start, end, selection, allocation, chunkSize));
+        List<ChunkRange> planned = ChunkPlanner.plan(start, end, selection, allocation, chunkSize);
+        for (ChunkRange r : planned) {
+            if (r.kind() == NbdChunkKind.DATA) {
+                dataBytes += r.length();
+            }
+        }
+        rangesPlanned += planned.size();
+        ready.addAll(planned);
         nextWindow = end;
+        scanNanos += System.nanoTime() - began;
+        if (nextWindow >= exportSize) {
+            LOG.info("scanned {} bytes of {}: {} ranges, {} bytes to read, from {} block-status requests in {} ms",
+                    exportSize, selectionContext != null ? selectionContext : allocationContext != null ? allocationContext : "the export",
+                    rangesPlanned, dataBytes, requests, scanNanos / 1_000_000);
+        }
+    }
+
+    /** Time spent asking for block status and planning, so far. */
+    public long scanNanos() {
+        return scanNanos;
     }
 
     private static List<Extent> require(Map<String, List<Extent>> status, String context, long start, long end) {
