@@ -52,18 +52,25 @@ public final class ColdcopyMain {
         return main;
     }
 
+    /**
+     * Highest precedence first: Camel's properties component takes a key from the first location that
+     * has it. So the configuration directory's profiles (the last named winning), then its
+     * application.properties, then the embedded profiles, then the embedded defaults.
+     */
     List<String> propertyLocations() {
         List<String> locations = new ArrayList<>();
-        locations.add("classpath:config/application.properties");
-        for (String profile : profiles) {
-            locations.add("classpath:config/application-" + profile + ".properties;optional=true");
-        }
+        List<String> reversedProfiles = new ArrayList<>(profiles);
+        java.util.Collections.reverse(reversedProfiles);
         configDir.ifPresent(dir -> {
-            locations.add("file:" + dir.resolve("application.properties") + ";optional=true");
-            for (String profile : profiles) {
+            for (String profile : reversedProfiles) {
                 locations.add("file:" + dir.resolve("application-" + profile + ".properties") + ";optional=true");
             }
+            locations.add("file:" + dir.resolve("application.properties") + ";optional=true");
         });
+        for (String profile : reversedProfiles) {
+            locations.add("classpath:config/application-" + profile + ".properties;optional=true");
+        }
+        locations.add("classpath:config/application.properties");
         return locations;
     }
 
