@@ -132,7 +132,7 @@ public final class SnapshotWriter implements AutoCloseable {
             }
             if (pendingLength > 0) {
                 // a run that already covers a whole window starts a new chunk at each window boundary,
-                // so its chunks are whole windows however it is put (and fulls deduplicate)
+                // so from there on its chunks are whole windows however it is put (fulls deduplicate)
                 boolean alignRun = continues && o % chunkSize == 0 && runStart <= o - chunkSize;
                 if (alignRun || n > chunkSize - pendingLength) {
                     flush();
