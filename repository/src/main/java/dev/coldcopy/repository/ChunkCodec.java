@@ -52,6 +52,11 @@ public final class ChunkCodec {
     private final ThreadLocal<MessageDigest> sha256 = ThreadLocal.withInitial(ChunkCodec::newSha256);
     private final ThreadLocal<Mac> addressMac;
     private final ThreadLocal<ZstdCompressCtx> zstd;
+    /**
+     * Per-thread zstd output, reused: a fresh chunk-sized array per chunk is a humongous allocation
+     * for G1 (one GC per few chunks on a backup of many small chunks); only the exact result is copied out.
+     */
+    private final ThreadLocal<byte[][]> compressBuffer = ThreadLocal.withInitial(() -> new byte[1][]);
 
     /**
      * @param zstdLevel zstd level; 0 stores chunks uncompressed
@@ -122,8 +127,8 @@ public final class ChunkCodec {
         byte[] body = null;
         int bodyLength = length;
         if (compress && zstdLevel > 0 && length > 0 && !looksIncompressible(data, offset, length)) {
-            byte[] compressed = new byte[(int) Zstd.compressBound(length)];
-            int n = zstd.get().compressByteArray(compressed, 0, compressed.length, data, offset, length);
+            byte[] compressed = compressBuffer((int) Zstd.compressBound(length));
+            int n = zstd.get().compressByteArray(compressed, 0, (int) Zstd.compressBound(length), data, offset, length);
             // store raw when compression does not help: random data, already compressed data
             if (n < length - length / 64) {
                 body = compressed;
@@ -174,14 +179,24 @@ public final class ChunkCodec {
             return false;
         }
         ZstdCompressCtx ctx = zstd.get();
-        byte[] out = new byte[(int) Zstd.compressBound(SAMPLE)];
+        int bound = (int) Zstd.compressBound(SAMPLE);
+        byte[] out = compressBuffer(bound);
         for (int at : new int[] {offset, offset + length / 2}) {
-            int n = ctx.compressByteArray(out, 0, out.length, data, at, SAMPLE);
+            int n = ctx.compressByteArray(out, 0, bound, data, at, SAMPLE);
             if (n < SAMPLE - SAMPLE / 32) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** this thread's compression output buffer, at least size bytes long */
+    private byte[] compressBuffer(int size) {
+        byte[][] holder = compressBuffer.get();
+        if (holder[0] == null || holder[0].length < size) {
+            holder[0] = new byte[size];
+        }
+        return holder[0];
     }
 
     private byte[] decode(String name, byte[] binding, byte[] stored) throws ChunkCorruptException {

@@ -141,10 +141,13 @@ public final class ManifestCodec {
                 lengths[i] = length;
                 chunkIndex[i] = c;
                 if (c >= 0) {
-                    offsets[i] = (int) getVarint(in);
-                    if (offsets[i] + length > chunks.get(c).length()) {
+                    long chunkOffset = getVarint(in);
+                    // packed chunks hold several extents: each must lie wholly inside its chunk
+                    long chunkLength = chunks.get(c).length();
+                    if (chunkOffset < 0 || length > chunkLength || chunkOffset > chunkLength - length) {
                         throw new ChunkCorruptException(name, "extent " + i + " reads past its chunk");
                     }
+                    offsets[i] = (int) chunkOffset;
                 }
                 prevEnd = start + length;
             }

@@ -16,14 +16,26 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Writes one snapshot. Data ranges are gathered into chunks aligned to the repository's chunk size
- * (consecutive puts inside one chunk-sized window become one chunk; a lone 64 KiB change becomes a
- * 64 KiB chunk), then hashed, compressed, encrypted and stored on a small pool of threads, with a bounded
- * number of chunks in flight (a producer faster than storage waits in putData). Chunks that already
- * exist are not stored again. The manifest is written by {@link #commit} only: before it, no snapshot exists.
+ * Writes one snapshot. Data ranges are gathered into chunks of up to the repository's chunk size, then
+ * hashed, compressed, encrypted and stored on a small pool of threads, with a bounded number of chunks in
+ * flight (a producer faster than storage waits in putData). Chunks that already exist are not stored
+ * again. The manifest is written by {@link #commit} only: before it, no snapshot exists.
  *
- * <p>All methods are thread-safe (synchronized); ranges put must not overlap. Best speed comes from
- * putting ranges in ascending order, so neighbouring pieces fill one chunk.
+ * <p>How ranges become chunks. The disk is cut into windows of the chunk size; a range is put as pieces,
+ * each ending at the latest at its window's end. A piece goes into the pending chunk when it fits in the
+ * space left (a piece continuing the previous one extends its extent); otherwise the pending chunk is
+ * stored and the piece starts the next one. So scattered small changes share chunks: 100k dirty 64 KiB
+ * extents of a 1 TiB disk take about 1,700 chunks of 4 MiB, not 100k. Long data runs still take
+ * window-aligned chunks of a whole window each: a whole window's piece never fits beside other data, and
+ * a run that already covers a whole window starts a new chunk at every window boundary even when it
+ * comes in smaller puts. Which chunks hold the inside of a run thus does not depend on the small
+ * changes around it, and fulls of a disk share them (identical fulls store nothing new): from the run's
+ * second window on when it is put in window-sized pieces (as the NBD reader does), from its third when
+ * put in smaller ones. Each extent in the manifest records where in its chunk its bytes are. The same
+ * puts in the same order give the same chunks.
+ *
+ * <p>All methods are thread-safe (synchronized); ranges put must not overlap. Best results come from
+ * putting ranges in ascending order.
  */
 public final class SnapshotWriter implements AutoCloseable {
     private BackupStatistics committedStatistics;
@@ -46,12 +58,21 @@ public final class SnapshotWriter implements AutoCloseable {
     private final AtomicLong bytesData = new AtomicLong();
     private final AtomicLong bytesZero = new AtomicLong();
 
+    /** the chunk being filled and its pieces, in put order */
     private byte[] pending;
-    private long pendingStart;
     private int pendingLength;
+    private final List<Piece> pendingPieces = new ArrayList<>();
+    /** where the last data put ended, and where the run of contiguous data puts it ends began */
+    private long lastEnd = -1;
+    private long runStart = -1;
     private boolean finished;
 
-    private record PendingExtent(long offset, int length, CompletableFuture<Repository.StoredChunk> chunk) {
+    /** a disk range held in the pending chunk from {@code chunkOffset} on */
+    private record Piece(long offset, int length, int chunkOffset) {
+    }
+
+    /** a disk range and the chunk (being stored) that holds it from {@code chunkOffset} on */
+    private record PendingExtent(long offset, int length, int chunkOffset, CompletableFuture<Repository.StoredChunk> chunk) {
     }
 
     SnapshotWriter(Repository repository, SnapshotHeader header, Optional<SnapshotManifest> parent, int parallelism) {
@@ -103,19 +124,33 @@ public final class SnapshotWriter implements AutoCloseable {
         bytesData.addAndGet(length);
         while (data.hasRemaining()) {
             long o = offset + (length - data.remaining());
-            long window = o / chunkSize;
-            if (pendingLength > 0 && (o != pendingStart + pendingLength || pendingStart / chunkSize != window)) {
-                flush();
+            long windowEnd = Math.min((o / chunkSize + 1) * chunkSize, header.virtualSize());
+            int n = (int) Math.min(data.remaining(), windowEnd - o);
+            boolean continues = o == lastEnd;
+            if (!continues) {
+                runStart = o;
+            }
+            if (pendingLength > 0) {
+                // a run that already covers a whole window starts a new chunk at each window boundary,
+                // so from there on its chunks are whole windows however it is put (fulls deduplicate)
+                boolean alignRun = continues && o % chunkSize == 0 && runStart <= o - chunkSize;
+                if (alignRun || n > chunkSize - pendingLength) {
+                    flush();
+                }
             }
             if (pendingLength == 0) {
                 pending = takeBuffer();
-                pendingStart = o;
             }
-            long windowEnd = Math.min((window + 1) * chunkSize, header.virtualSize());
-            int n = (int) Math.min(data.remaining(), windowEnd - o);
             data.get(pending, pendingLength, n);
+            if (continues && !pendingPieces.isEmpty()) {
+                Piece last = pendingPieces.get(pendingPieces.size() - 1);
+                pendingPieces.set(pendingPieces.size() - 1, new Piece(last.offset(), last.length() + n, last.chunkOffset()));
+            } else {
+                pendingPieces.add(new Piece(o, n, pendingLength));
+            }
             pendingLength += n;
-            if (pendingStart + pendingLength == windowEnd) {
+            lastEnd = o + n;
+            if (pendingLength == chunkSize) {
                 flush();
             }
         }
@@ -167,7 +202,7 @@ public final class SnapshotWriter implements AutoCloseable {
             ExtentMap.Builder put = zeroExtents;
             for (PendingExtent e : dataExtents) {
                 Repository.StoredChunk c = e.chunk().getNow(null);
-                put.addData(e.offset(), e.length(), c.address(), c.length(), 0);
+                put.addData(e.offset(), e.length(), c.address(), c.length(), e.chunkOffset());
             }
             ExtentMap map = put.build();
             if (parent.isPresent()) {
@@ -210,6 +245,7 @@ public final class SnapshotWriter implements AutoCloseable {
             finished = true;
             pending = null;
             pendingLength = 0;
+            pendingPieces.clear();
         }
         pool.shutdownNow();
     }
@@ -225,9 +261,10 @@ public final class SnapshotWriter implements AutoCloseable {
         }
         byte[] data = pending;
         int length = pendingLength;
-        long start = pendingStart;
+        List<Piece> pieces = List.copyOf(pendingPieces);
         pending = null;
         pendingLength = 0;
+        pendingPieces.clear();
         try {
             inFlight.acquire();
         } catch (InterruptedException e) {
@@ -252,7 +289,9 @@ public final class SnapshotWriter implements AutoCloseable {
         }
         f.whenComplete((r, t) -> inFlight.release());
         chunkFutures.add(f);
-        dataExtents.add(new PendingExtent(start, length, f));
+        for (Piece p : pieces) {
+            dataExtents.add(new PendingExtent(p.offset(), p.length(), p.chunkOffset(), f));
+        }
     }
 
     /** chunk buffers are reused: a backup of 1 TiB must not allocate 1 TiB of garbage */

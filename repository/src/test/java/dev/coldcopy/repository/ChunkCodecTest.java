@@ -38,6 +38,28 @@ class ChunkCodecTest {
     }
 
     @Test
+    void chunksEncodedOneAfterAnotherOnOneThreadStayIntact() throws Exception {
+        // the compression buffer is reused per thread: what encode returns must not share it
+        for (RepositoryKeys keys : new RepositoryKeys[] {null, RepositoryKeys.derive(key(4), SALT)}) {
+            ChunkCodec codec = new ChunkCodec(3, keys);
+            byte[] big = text(4 << 20);
+            byte[] small = new byte[300 * 1024];
+            byte[] random = new byte[512 * 1024];
+            new Random(3).nextBytes(random);
+            byte[][] data = {big, small, random, text(70_000)};
+            byte[][] stored = new byte[data.length][];
+            ChunkAddress[] addresses = new ChunkAddress[data.length];
+            for (int i = 0; i < data.length; i++) {
+                addresses[i] = codec.address(data[i], 0, data[i].length);
+                stored[i] = codec.encodeChunk(addresses[i], data[i], 0, data[i].length);
+            }
+            for (int i = 0; i < data.length; i++) {
+                assertThat(codec.decodeChunk(addresses[i], stored[i])).as("chunk %d", i).isEqualTo(data[i]);
+            }
+        }
+    }
+
+    @Test
     void randomDataIsStoredRaw() throws Exception {
         ChunkCodec codec = new ChunkCodec(3, null);
         byte[] data = new byte[256 * 1024];

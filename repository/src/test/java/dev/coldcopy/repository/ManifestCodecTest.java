@@ -1,11 +1,13 @@
 package dev.coldcopy.repository;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.coldcopy.repository.backend.FileBackend;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.List;
 import java.util.Random;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.Test;
@@ -52,5 +54,38 @@ class ManifestCodecTest {
                 assertThat(loaded.header()).isEqualTo(h);
             }
         }
+    }
+
+    @Test
+    void packedChunkExtentsRoundTripAndAnOffsetOutsideTheChunkIsRejected() throws Exception {
+        byte[] a = new byte[32];
+        a[0] = 1;
+        ChunkAddress packed = ChunkAddress.of(a);
+        // three disk ranges far apart in one 192 KiB chunk, then a ZERO range
+        ExtentMap map = new ExtentMap.Builder()
+                .addData(1L << 30, 64 << 10, packed, 192 << 10, 0)
+                .addData(5L << 30, 4 << 10, packed, 192 << 10, 64 << 10)
+                .addData(3L << 30, 124 << 10, packed, 192 << 10, 68 << 10)
+                .addZero(6L << 30, 1 << 20)
+                .build();
+        SnapshotManifest m = manifest(map);
+        SnapshotManifest back = ManifestCodec.decode("m", ManifestCodec.encode(m));
+        assertThat(back.extents().extents()).containsExactlyElementsOf(map.extents());
+        assertThat(back.extents().chunks()).hasSize(1);
+        assertThat(back.extents().extents()).extracting(Extent::chunkOffset).containsExactly(0, 68 << 10, 64 << 10, 0);
+
+        // a damaged manifest whose extent would read past its chunk, or from before it
+        for (int offset : new int[] {(192 << 10) - 100, -1}) {
+            ExtentMap bad = new ExtentMap(new long[] {0}, new long[] {4096}, new int[] {0}, new int[] {offset}, 1,
+                    List.of(new ExtentMap.ChunkRef(packed, 192 << 10)));
+            assertThatThrownBy(() -> ManifestCodec.decode("manifest x", ManifestCodec.encode(manifest(bad))))
+                    .isInstanceOf(ChunkCorruptException.class).hasMessageContaining("reads past its chunk");
+        }
+    }
+
+    private static SnapshotManifest manifest(ExtentMap map) {
+        SnapshotHeader h = new SnapshotHeader("vm1", "vda", "/images/vm1.qcow2", TIB, SnapshotKind.FULL, "packed", null, null);
+        return new SnapshotManifest(SnapshotId.create(Instant.now()), h, Optional.empty(), Instant.now(), 1 << 20,
+                BackupStatistics.none(), map);
     }
 }
