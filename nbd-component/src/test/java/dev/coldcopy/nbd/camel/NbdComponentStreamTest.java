@@ -177,7 +177,8 @@ class NbdComponentStreamTest extends CamelTestSupport {
             });
             assertThatThrownBy(() -> template.sendBodyAndHeader("direct:read", null, NbdConstants.URI, server.uri().toString()))
                     .hasStackTraceContaining("EIO")
-                    .hasStackTraceContaining("offset 0");
+                    // every piece of the first chunk fails; whichever reply comes first names its offset
+                    .hasStackTraceContaining("NBD_CMD_READ at offset ");
         }
     }
 
