@@ -17,7 +17,7 @@ import dev.coldcopy.checkpoint.CheckpointNames;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportDirectory;
 import dev.coldcopy.qemu.ProcessOwner;
-import dev.coldcopy.qemu.Processes;
+import dev.coldcopy.process.Processes;
 import dev.coldcopy.qemu.QemuException;
 import dev.coldcopy.qemu.QemuTools;
 import dev.coldcopy.qemu.VmRunningException;

@@ -1,5 +1,6 @@
 package dev.coldcopy.qemu;
 
+import dev.coldcopy.process.Processes;
 import java.time.Instant;
 import java.util.Optional;
 

@@ -24,7 +24,7 @@ import dev.coldcopy.checkpoint.BackupPlanner;
 import dev.coldcopy.checkpoint.PreviousBackup;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportServer;
-import dev.coldcopy.qemu.Processes;
+import dev.coldcopy.process.Processes;
 import dev.coldcopy.qemu.QemuTools;
 import dev.coldcopy.security.ImagePolicy;
 

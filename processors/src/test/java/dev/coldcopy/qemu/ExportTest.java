@@ -1,5 +1,6 @@
 package dev.coldcopy.qemu;
 
+import dev.coldcopy.process.Processes;
 import static dev.coldcopy.testing.QemuImages.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

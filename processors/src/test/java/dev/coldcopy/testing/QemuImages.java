@@ -1,5 +1,6 @@
 package dev.coldcopy.testing;
 
+import dev.coldcopy.process.Processes;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -216,10 +217,10 @@ public final class QemuImages {
     public static List<Long> serversMentioning(String marker) {
         List<Long> pids = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(p -> {
-            String line = dev.coldcopy.qemu.Processes.cmdline(p.pid()).map(a -> String.join(" ", a)).orElse("");
+            String line = Processes.cmdline(p.pid()).map(a -> String.join(" ", a)).orElse("");
             if ((line.startsWith("qemu-nbd") || line.startsWith("qemu-storage-daemon") || line.contains("/qemu-nbd ")
                     || line.contains("/qemu-storage-daemon ")) && line.contains(marker)
-                    && dev.coldcopy.qemu.Processes.isRunning(p.pid())) {
+                    && Processes.isRunning(p.pid())) {
                 pids.add(p.pid());
             }
         });

@@ -11,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import dev.coldcopy.process.Processes;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -89,22 +90,9 @@ final class QemuNbdSink implements DiskSink {
             client = null;
         }
         try {
-            Optional<ProcessHandle> server = readPid().flatMap(ProcessHandle::of);
-            if (server.isPresent()) {
-                ProcessHandle p = server.get();
-                // qemu-nbd leaves on its own when its only client disconnects; make sure, then wait
-                p.destroy();
-                try {
-                    p.onExit().get(10, TimeUnit.SECONDS);
-                } catch (TimeoutException e) {
-                    p.destroyForcibly();
-                    p.onExit().get(5, TimeUnit.SECONDS);
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // the process is gone or unkillable; nothing more to do
+            // qemu-nbd leaves on its own when its only client disconnects; make sure. It is not our child
+            // (--fork), so ProcessHandle.onExit() would only notice its exit by slow polling: poll /proc.
+            readPid().ifPresent(pid -> Processes.terminate(pid, Duration.ofSeconds(10)));
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path p : (Iterable<Path>) files::iterator) {

@@ -1,4 +1,4 @@
-package dev.coldcopy.qemu;
+package dev.coldcopy.process;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
