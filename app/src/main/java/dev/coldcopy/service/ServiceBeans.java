@@ -1,9 +1,15 @@
 package dev.coldcopy.service;
 
+import dev.coldcopy.processors.CommitCheckpointProcessor;
+import dev.coldcopy.processors.InspectChainProcessor;
+import dev.coldcopy.processors.OpenExportProcessor;
+import dev.coldcopy.processors.PlanBackupProcessor;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
+import java.util.function.Function;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Processor;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.main.Main;
@@ -30,6 +36,13 @@ public final class ServiceBeans {
         main.bind("resultJson", backup.resultJson());
         main.bind("diskResults", new DiskResults());
         main.bind("raiseDiskFailures", DiskResults.raiseFailures());
+        // building blocks for routes of your own (processors module; headers in BackupHeaders), on the
+        // service's qemu tools, image policy, run directory and export server
+        main.bind("inspectChain", onEngine(engine, e -> new InspectChainProcessor(e.inspector())));
+        main.bind("planBackup", new PlanBackupProcessor());
+        main.bind("openExport", onEngine(engine, e -> new OpenExportProcessor(e.tools(), e.runDirectory(), e.exports(),
+                e.settings().diskLockWait())));
+        main.bind("commitCheckpoint", new CommitCheckpointProcessor());
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport configured) {
@@ -41,6 +54,11 @@ public final class ServiceBeans {
                 engine.close();
             }
         });
+    }
+
+    /** A processor made on the engine, which exists only once the configuration is loaded. */
+    private static Processor onEngine(BackupEngineHolder engine, Function<BackupEngine, Processor> make) {
+        return exchange -> make.apply(engine.get(exchange.getContext())).process(exchange);
     }
 
     /** Beans whose shape depends on the configuration, bound once it is loaded. */
