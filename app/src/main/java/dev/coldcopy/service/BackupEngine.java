@@ -92,6 +92,7 @@ public final class BackupEngine implements AutoCloseable {
             RepositoryUri uri = RepositoryUri.parse(settings.repository());
             RepositoryOptions.Builder options = RepositoryOptions.builder()
                     .zstdLevel(settings.compressionLevel())
+                    .durableWrites(settings.fsync())
                     .camelContext(camel);
             settings.keyFile().ifPresent(options::keyFile);
             settings.sftpPrivateKeyFile().ifPresent(options::sftpPrivateKeyFile);

@@ -75,6 +75,7 @@ public final class Repository implements AutoCloseable {
             RepositoryConfig config = RepositoryConfig.create(options.chunkSize(),
                     options.zstdLevel().orElse(RepositoryOptions.DEFAULT_ZSTD_LEVEL), master);
             backend.put(RepositoryConfig.KEY, config.toJson());
+            backend.flush();
             LOG.info("initialised repository {} at {} ({})", config.id, uri, config.encrypted() ? "encrypted" : "not encrypted");
             return create(uri, options, config, backend, own, master);
         } catch (IOException | RuntimeException e) {
@@ -274,7 +275,9 @@ public final class Repository implements AutoCloseable {
         byte[] plain = ManifestCodec.encode(manifest);
         byte[] stored = codec.encodeObject(manifestName(manifest.id().value()), plain);
         try {
+            backend.flush(); // every chunk it names is on disk before the manifest is
             backend.put(manifestKey(manifest.header(), manifest.id()), stored);
+            backend.flush(); // and the manifest before the checkpoint advances
         } catch (IOException e) {
             throw e instanceof RepositoryException re ? re : new RepositoryException(e.getMessage(), e);
         }

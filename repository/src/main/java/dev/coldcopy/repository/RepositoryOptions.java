@@ -22,6 +22,7 @@ public final class RepositoryOptions {
     private final Path sftpPrivateKeyFile;
     private final Path sftpKnownHostsFile;
     private final boolean sftpStrictHostKeyChecking;
+    private final boolean durableWrites;
 
     private RepositoryOptions(Builder b) {
         this.keyFile = b.keyFile;
@@ -34,6 +35,7 @@ public final class RepositoryOptions {
         this.sftpPrivateKeyFile = b.sftpPrivateKeyFile;
         this.sftpKnownHostsFile = b.sftpKnownHostsFile;
         this.sftpStrictHostKeyChecking = b.sftpStrictHostKeyChecking;
+        this.durableWrites = b.durableWrites;
     }
 
     public static Builder builder() {
@@ -56,6 +58,7 @@ public final class RepositoryOptions {
         b.sftpPrivateKeyFile = sftpPrivateKeyFile;
         b.sftpKnownHostsFile = sftpKnownHostsFile;
         b.sftpStrictHostKeyChecking = sftpStrictHostKeyChecking;
+        b.durableWrites = durableWrites;
         return b;
     }
 
@@ -100,6 +103,11 @@ public final class RepositoryOptions {
         return Optional.ofNullable(sftpKnownHostsFile);
     }
 
+    /** Whether a file repository fsyncs every object it writes (and its directory) before the write returns. */
+    public boolean durableWrites() {
+        return durableWrites;
+    }
+
     public boolean sftpStrictHostKeyChecking() {
         return sftpStrictHostKeyChecking;
     }
@@ -123,6 +131,7 @@ public final class RepositoryOptions {
         private Path sftpPrivateKeyFile;
         private Path sftpKnownHostsFile;
         private boolean sftpStrictHostKeyChecking = true;
+        private boolean durableWrites = true;
 
         public Builder keyFile(Path keyFile) {
             this.keyFile = keyFile;
@@ -176,6 +185,15 @@ public final class RepositoryOptions {
         }
 
         /** true by default: the server's host key must be in known_hosts */
+        /**
+         * A file repository fsyncs each chunk, manifest and its directory before the write returns (default
+         * true), so a snapshot is on disk before its checkpoint advances; false leaves that to the kernel.
+         */
+        public Builder durableWrites(boolean durable) {
+            this.durableWrites = durable;
+            return this;
+        }
+
         public Builder sftpStrictHostKeyChecking(boolean strict) {
             this.sftpStrictHostKeyChecking = strict;
             return this;

@@ -14,7 +14,7 @@ public final class Backends {
     public static RepositoryBackend create(RepositoryUri uri, RepositoryOptions options, CamelContext context) throws IOException {
         switch (uri.scheme()) {
             case FILE:
-                return new FileBackend(uri.directory(), context);
+                return new FileBackend(uri.directory(), context, options.durableWrites());
             case S3:
                 return new S3Backend(uri, options, context);
             case SFTP:

@@ -4,10 +4,18 @@ import dev.coldcopy.repository.ObjectNotFoundException;
 import dev.coldcopy.repository.RepositoryException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -16,7 +24,12 @@ import org.apache.camel.Exchange;
 
 /**
  * A repository in a local directory. Writes go through Camel's {@code file:} endpoint with a temporary
- * name that is renamed when complete ({@code tempPrefix}); reads use the file system directly.
+ * name that is renamed when complete ({@code tempPrefix}); reads use the file system directly. With
+ * durable writes (the default) every object is fsynced on a background thread as soon as it is written,
+ * so the disk writes overlap the reading and hashing of the next chunks, and {@link #flush} waits for
+ * those and fsyncs the directories that got new names. The repository flushes before and after writing
+ * a manifest: a manifest is never on disk before the chunks it names, and a crash cannot leave a chunk
+ * file that exists but is empty, which the next backup would take as already stored.
  */
 public final class FileBackend implements RepositoryBackend {
     /** prefix of files being written; never a repository object */
@@ -24,8 +37,18 @@ public final class FileBackend implements RepositoryBackend {
 
     private final Path root;
     private final CamelDelivery delivery;
+    private final boolean durable;
+    private final ExecutorService syncer;
+    private final List<Future<?>> syncing = new ArrayList<>();
+    private final Set<Path> directoriesToSync = new HashSet<>();
 
-    public FileBackend(Path root, CamelContext context) throws IOException {
+    public FileBackend(Path root, CamelContext context, boolean durable) throws IOException {
+        this.durable = durable;
+        this.syncer = durable ? Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "coldcopy-fsync");
+            t.setDaemon(true);
+            return t;
+        }) : null;
         this.root = root.toAbsolutePath().normalize();
         Files.createDirectories(this.root);
         this.delivery = new CamelDelivery(context, endpointUri(this.root), Exchange.FILE_NAME);
@@ -52,6 +75,54 @@ public final class FileBackend implements RepositoryBackend {
     @Override
     public void put(String key, byte[] data) throws IOException {
         delivery.send(key, key, data, Map.of());
+        if (durable) {
+            Path file = resolve(key);
+            synchronized (this) {
+                syncing.add(syncer.submit(() -> {
+                    force(file);
+                    return null;
+                }));
+                directoriesToSync.add(file.getParent()); // the rename from the temporary name
+            }
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        if (!durable) {
+            return;
+        }
+        List<Future<?>> pending;
+        List<Path> directories;
+        synchronized (this) {
+            pending = new ArrayList<>(syncing);
+            syncing.clear();
+            directories = new ArrayList<>(directoriesToSync);
+            directoriesToSync.clear();
+        }
+        try {
+            for (Future<?> f : pending) {
+                f.get();
+            }
+            for (Path directory : directories) {
+                force(directory);
+            }
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw new RepositoryException("syncing to disk in " + describe() + " failed: "
+                    + (c instanceof IOException io ? CamelDelivery.describe(io) : String.valueOf(c)), c);
+        } catch (IOException e) {
+            throw new RepositoryException("syncing to disk in " + describe() + " failed: " + CamelDelivery.describe(e), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RepositoryException("interrupted while syncing " + describe() + " to disk");
+        }
+    }
+
+    private static void force(Path path) throws IOException {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
     }
 
     @Override
@@ -107,5 +178,8 @@ public final class FileBackend implements RepositoryBackend {
     @Override
     public void close() {
         delivery.close();
+        if (syncer != null) {
+            syncer.shutdown(); // fsyncs already queued still run; nothing waits for them
+        }
     }
 }

@@ -19,6 +19,13 @@ public interface RepositoryBackend extends AutoCloseable {
     /** Stores an object, atomically where the backend allows (temporary name, then rename). */
     void put(String key, byte[] data) throws IOException;
 
+    /**
+     * Returns once every object put so far is on stable storage, where the backend has to see to that
+     * itself (a local file system); an object store has it when the put is acknowledged.
+     */
+    default void flush() throws IOException {
+    }
+
     /** @throws dev.coldcopy.repository.ObjectNotFoundException if there is no such object */
     byte[] get(String key) throws IOException;
 
