@@ -10,8 +10,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,26 +23,27 @@ import org.apache.camel.Exchange;
 /**
  * A repository in a local directory. Writes go through Camel's {@code file:} endpoint with a temporary
  * name that is renamed when complete ({@code tempPrefix}); reads use the file system directly. With
- * durable writes (the default) every object is fsynced on a background thread as soon as it is written,
- * so the disk writes overlap the reading and hashing of the next chunks, and {@link #flush} waits for
- * those and fsyncs the directories that got new names. The repository flushes before and after writing
+ * durable writes (the default) every object and its directory are fsynced on background threads as soon
+ * as it is written, so the disk writes overlap the reading and hashing of the next chunks, and
+ * {@link #flush} waits for those. The repository flushes before and after writing
  * a manifest: a manifest is never on disk before the chunks it names, and a crash cannot leave a chunk
  * file that exists but is empty, which the next backup would take as already stored.
  */
 public final class FileBackend implements RepositoryBackend {
     /** prefix of files being written; never a repository object */
     public static final String TEMP_PREFIX = ".tmp-";
+    /** fsyncs in flight at once: the file system commits concurrent ones together */
+    private static final int SYNC_THREADS = 4;
 
     private final Path root;
     private final CamelDelivery delivery;
     private final boolean durable;
     private final ExecutorService syncer;
     private final List<Future<?>> syncing = new ArrayList<>();
-    private final Set<Path> directoriesToSync = new HashSet<>();
 
     public FileBackend(Path root, CamelContext context, boolean durable) throws IOException {
         this.durable = durable;
-        this.syncer = durable ? Executors.newSingleThreadExecutor(r -> {
+        this.syncer = durable ? Executors.newFixedThreadPool(SYNC_THREADS, r -> {
             Thread t = new Thread(r, "coldcopy-fsync");
             t.setDaemon(true);
             return t;
@@ -80,9 +79,9 @@ public final class FileBackend implements RepositoryBackend {
             synchronized (this) {
                 syncing.add(syncer.submit(() -> {
                     force(file);
+                    force(file.getParent()); // the rename from the temporary name
                     return null;
                 }));
-                directoriesToSync.add(file.getParent()); // the rename from the temporary name
             }
         }
     }
@@ -93,26 +92,18 @@ public final class FileBackend implements RepositoryBackend {
             return;
         }
         List<Future<?>> pending;
-        List<Path> directories;
         synchronized (this) {
             pending = new ArrayList<>(syncing);
             syncing.clear();
-            directories = new ArrayList<>(directoriesToSync);
-            directoriesToSync.clear();
         }
         try {
             for (Future<?> f : pending) {
                 f.get();
             }
-            for (Path directory : directories) {
-                force(directory);
-            }
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             throw new RepositoryException("syncing to disk in " + describe() + " failed: "
                     + (c instanceof IOException io ? CamelDelivery.describe(io) : String.valueOf(c)), c);
-        } catch (IOException e) {
-            throw new RepositoryException("syncing to disk in " + describe() + " failed: " + CamelDelivery.describe(e), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RepositoryException("interrupted while syncing " + describe() + " to disk");
