@@ -18,9 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-import org.apache.camel.impl.DefaultCamelContext;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import dev.coldcopy.repository.testing.StartedCamel;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,7 +33,8 @@ abstract class AbstractRoundTripTest {
 
     @TempDir
     Path work;
-    DefaultCamelContext camel;
+    @RegisterExtension
+    final StartedCamel camel = new StartedCamel();
 
     /** the repository URI for this backend (the backend's server is running) */
     abstract RepositoryUri repositoryUri() throws Exception;
@@ -42,19 +42,9 @@ abstract class AbstractRoundTripTest {
     /** options for this backend (credentials, keys) on top of the given builder */
     abstract RepositoryOptions.Builder backendOptions(RepositoryOptions.Builder b);
 
-    @BeforeEach
-    void startCamel() {
-        camel = new DefaultCamelContext();
-        camel.start();
-    }
-
-    @AfterEach
-    void stopCamel() {
-        camel.stop();
-    }
 
     RepositoryOptions options() {
-        return backendOptions(RepositoryOptions.builder().camelContext(camel).parallelism(2)).build();
+        return backendOptions(RepositoryOptions.builder().camelContext(camel.context()).parallelism(2)).build();
     }
 
     /** a qcow2 with random data, text, zero clusters, a pattern, data with a zeroed middle, and holes */

@@ -25,9 +25,8 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.apache.camel.impl.DefaultCamelContext;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import dev.coldcopy.repository.testing.StartedCamel;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,7 +44,8 @@ class SnapshotPackingTest {
 
     @TempDir
     Path work;
-    private DefaultCamelContext camel;
+    @RegisterExtension
+    final StartedCamel camel = new StartedCamel();
     /** the virtual disk's size: 1 GiB, less where many restores are hashed */
     private long disk = DISK;
 
@@ -56,20 +56,10 @@ class SnapshotPackingTest {
         }
     }
 
-    @BeforeEach
-    void startCamel() {
-        camel = new DefaultCamelContext();
-        camel.start();
-    }
-
-    @AfterEach
-    void stopCamel() {
-        camel.stop();
-    }
 
     private Repository initRepository() throws IOException {
         return Repository.init(RepositoryUri.file(work.resolve("repo")),
-                RepositoryOptions.builder().camelContext(camel).chunkSize(CHUNK).parallelism(2).build());
+                RepositoryOptions.builder().camelContext(camel.context()).chunkSize(CHUNK).parallelism(2).build());
     }
 
     @Test
