@@ -6,7 +6,7 @@ import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.repository.SnapshotId;
-import dev.coldcopy.restore.ExternalCommand;
+import dev.coldcopy.process.ProcessRunner;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;
@@ -128,8 +128,8 @@ final class DemoCommand implements Callable<Integer> {
     private void restoreAndCompare(Repository repository, JsonNode result, Path expected, Path output) throws IOException {
         String id = result.get("snapshot").asText();
         new Restorer(repository).restore(RestoreRequest.of(repository.load(SnapshotId.parse(id)), output, RestoreFormat.QCOW2));
-        String verdict = ExternalCommand.run(TOOL_TIMEOUT, List.of("qemu-img", "compare", "-f", "qcow2", "-F", "raw",
-                output.toString(), expected.toString())).strip();
+        String verdict = ProcessRunner.output(List.of("qemu-img", "compare", "-f", "qcow2", "-F", "raw",
+                output.toString(), expected.toString()), TOOL_TIMEOUT).strip();
         say("   %s (%s) -> %s: %s", id, result.get("kind").asText(), output.getFileName(), verdict);
         if (!verdict.contains("identical")) {
             throw new IllegalStateException("restored snapshot " + id + " differs from the disk: " + verdict);
@@ -194,13 +194,13 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static void qemuIo(Path image, String command) throws IOException {
-        ExternalCommand.run(TOOL_TIMEOUT, List.of("qemu-io", "-f", "qcow2", "-c", command, image.toString()));
+        ProcessRunner.output(List.of("qemu-io", "-f", "qcow2", "-c", command, image.toString()), TOOL_TIMEOUT);
     }
 
     private static void qemuImg(String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of("qemu-img"));
         command.addAll(List.of(args));
-        ExternalCommand.run(TOOL_TIMEOUT, command);
+        ProcessRunner.output(command, TOOL_TIMEOUT);
     }
 
     private void step(String text) {

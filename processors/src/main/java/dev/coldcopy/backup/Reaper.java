@@ -17,8 +17,8 @@ import dev.coldcopy.checkpoint.CheckpointNames;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportDirectory;
 import dev.coldcopy.qemu.ProcessOwner;
+import dev.coldcopy.process.ProcessException;
 import dev.coldcopy.process.Processes;
-import dev.coldcopy.qemu.QemuException;
 import dev.coldcopy.qemu.QemuTools;
 import dev.coldcopy.qemu.VmRunningException;
 
@@ -110,7 +110,7 @@ public final class Reaper {
             } catch (VmRunningException e) {
                 done.add("kept pending checkpoint " + entry.bitmap() + " on " + entry.image() + " for the next start: "
                         + e.getMessage());
-            } catch (QemuException e) {
+            } catch (ProcessException e) { // qemu-img failed, or did not finish in time
                 done.add("could not remove checkpoint " + entry.bitmap() + " from " + entry.image() + ": " + e.getMessage());
             }
         }

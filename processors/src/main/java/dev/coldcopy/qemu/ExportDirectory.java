@@ -1,5 +1,6 @@
 package dev.coldcopy.qemu;
 
+import dev.coldcopy.process.ProcessResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

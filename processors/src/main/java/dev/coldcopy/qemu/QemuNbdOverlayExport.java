@@ -1,5 +1,6 @@
 package dev.coldcopy.qemu;
 
+import dev.coldcopy.process.ProcessRunner;
 import dev.coldcopy.process.Processes;
 import java.io.File;
 import java.io.IOException;

@@ -1,5 +1,7 @@
 package dev.coldcopy.qemu;
 
+import dev.coldcopy.process.ProcessRunner;
+import dev.coldcopy.process.ProcessResult;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

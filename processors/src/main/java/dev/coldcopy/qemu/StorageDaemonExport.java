@@ -1,5 +1,6 @@
 package dev.coldcopy.qemu;
 
+import dev.coldcopy.process.ProcessRunner;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
 package dev.coldcopy.qemu;
 
+import dev.coldcopy.process.ProcessRunner;
+import dev.coldcopy.process.ProcessResult;
 import dev.coldcopy.process.Processes;
 import static dev.coldcopy.testing.QemuImages.*;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,5 +1,7 @@
 package dev.coldcopy.testing;
 
+import dev.coldcopy.process.ProcessRunner;
+import dev.coldcopy.process.ProcessResult;
 import dev.coldcopy.process.Processes;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -19,8 +21,6 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.coldcopy.qemu.ProcessResult;
-import dev.coldcopy.qemu.ProcessRunner;
 
 /**
  * Test fixture: builds small real qcow2 images and chains with qemu-img/qemu-io, makes the states the

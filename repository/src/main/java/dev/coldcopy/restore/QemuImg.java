@@ -1,5 +1,6 @@
 package dev.coldcopy.restore;
 
+import dev.coldcopy.process.ProcessRunner;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -17,20 +18,20 @@ final class QemuImg {
     }
 
     static void create(Path image, RestoreFormat format, long size) throws IOException {
-        ExternalCommand.run(SHORT, List.of("qemu-img", "create", "-q", "-f", format.qemuName(), image.toString(), Long.toString(size)));
+        ProcessRunner.output(List.of("qemu-img", "create", "-q", "-f", format.qemuName(), image.toString(), Long.toString(size)), SHORT);
     }
 
     /** copies an image into a new one of the given format (sparse: unallocated and zero ranges stay holes) */
     static void convert(Path from, Path to, RestoreFormat format) throws IOException {
-        ExternalCommand.run(LONG, List.of("qemu-img", "convert", "-q", "-O", format.qemuName(), from.toString(), to.toString()));
+        ProcessRunner.output(List.of("qemu-img", "convert", "-q", "-O", format.qemuName(), from.toString(), to.toString()), LONG);
     }
 
     static void convertRaw(Path raw, Path to, RestoreFormat format) throws IOException {
-        ExternalCommand.run(LONG, List.of("qemu-img", "convert", "-q", "-f", "raw", "-O", format.qemuName(), raw.toString(), to.toString()));
+        ProcessRunner.output(List.of("qemu-img", "convert", "-q", "-f", "raw", "-O", format.qemuName(), raw.toString(), to.toString()), LONG);
     }
 
     static long virtualSize(Path image) throws IOException {
-        JsonNode info = JSON.readTree(ExternalCommand.run(SHORT, List.of("qemu-img", "info", "--output=json", image.toString())));
+        JsonNode info = JSON.readTree(ProcessRunner.output(List.of("qemu-img", "info", "--output=json", image.toString()), SHORT));
         return info.path("virtual-size").asLong(-1);
     }
 }

@@ -1,5 +1,6 @@
 package dev.coldcopy.restore;
 
+import dev.coldcopy.process.ProcessRunner;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
@@ -10,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import dev.coldcopy.process.Processes;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -39,9 +39,9 @@ final class QemuNbdSink implements DiskSink {
         pidFile = dir.resolve("qemu-nbd.pid");
         Path socket = dir.resolve("nbd.sock");
         try {
-            ExternalCommand.run(START_TIMEOUT, List.of("qemu-nbd", "--fork", "--pid-file", pidFile.toString(),
+            ProcessRunner.output(List.of("qemu-nbd", "--fork", "--pid-file", pidFile.toString(),
                     "--format", format, "--socket", socket.toString(), "--cache", sync ? "writeback" : "unsafe", "--discard", "unmap",
-                    image.toString()));
+                    image.toString()), START_TIMEOUT);
             client = NbdClient.connect(NbdUri.unix(socket, ""), NbdClientOptions.builder().ioTimeout(Duration.ofMinutes(5)).build());
         } catch (IOException | RuntimeException e) {
             close();
@@ -92,7 +92,7 @@ final class QemuNbdSink implements DiskSink {
         try {
             // qemu-nbd leaves on its own when its only client disconnects; make sure. It is not our child
             // (--fork), so ProcessHandle.onExit() would only notice its exit by slow polling: poll /proc.
-            readPid().ifPresent(pid -> Processes.terminate(pid, Duration.ofSeconds(10)));
+            Processes.readPidFile(pidFile).ifPresent(pid -> Processes.terminate(pid, Duration.ofSeconds(10)));
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path p : (Iterable<Path>) files::iterator) {
@@ -100,14 +100,6 @@ final class QemuNbdSink implements DiskSink {
                 }
             }
             Files.deleteIfExists(dir);
-        }
-    }
-
-    private Optional<Long> readPid() {
-        try {
-            return Optional.of(Long.parseLong(Files.readString(pidFile).strip()));
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
         }
     }
 }

@@ -2,7 +2,8 @@ package dev.coldcopy.repository.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.coldcopy.restore.ExternalCommand;
+import dev.coldcopy.process.ProcessResult;
+import dev.coldcopy.process.ProcessRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ public final class QemuImages {
     }
 
     public static Path createQcow2(Path image, long size) throws IOException {
-        ExternalCommand.run(TIMEOUT, List.of("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Long.toString(size)));
+        ProcessRunner.output(List.of("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Long.toString(size)), TIMEOUT);
         return image;
     }
 
@@ -39,7 +40,7 @@ public final class QemuImages {
             cmd.add(c);
         }
         cmd.add(image.toString());
-        ExternalCommand.run(TIMEOUT, cmd);
+        ProcessRunner.output(cmd, TIMEOUT);
     }
 
     /** writes random (incompressible) bytes at offset */
@@ -70,7 +71,7 @@ public final class QemuImages {
     }
 
     public static void convert(Path from, Path to, String format) throws IOException {
-        ExternalCommand.run(TIMEOUT, List.of("qemu-img", "convert", "-q", "-O", format, from.toString(), to.toString()));
+        ProcessRunner.output(List.of("qemu-img", "convert", "-q", "-O", format, from.toString(), to.toString()), TIMEOUT);
     }
 
     public static void copy(Path from, Path to) throws IOException {
@@ -82,28 +83,21 @@ public final class QemuImages {
         if (virtualSize(a) != virtualSize(b)) {
             return false;
         }
-        try {
-            ExternalCommand.run(TIMEOUT, List.of("qemu-img", "compare", "-q", a.toString(), b.toString()));
-            return true;
-        } catch (IOException e) {
-            if (e.getMessage().contains("exit 1")) {
-                return false;
-            }
-            throw e;
+        ProcessResult r = ProcessRunner.run(List.of("qemu-img", "compare", "-q", a.toString(), b.toString()), TIMEOUT);
+        if (r.exitCode() > 1) {
+            throw new IOException("qemu-img compare failed (exit " + r.exitCode() + "): " + r.stderrOneLine());
         }
+        return r.exitCode() == 0;
     }
 
     /** qemu-img compare's verdict in words (for failure messages) */
     public static String compareMessage(Path a, Path b) {
-        try {
-            return ExternalCommand.run(TIMEOUT, List.of("qemu-img", "compare", a.toString(), b.toString())).strip();
-        } catch (IOException e) {
-            return e.getMessage();
-        }
+        ProcessResult r = ProcessRunner.run(List.of("qemu-img", "compare", a.toString(), b.toString()), TIMEOUT);
+        return (r.stdout() + r.stderrOneLine()).strip();
     }
 
     public static List<MapExtent> map(Path image) throws IOException {
-        JsonNode arr = JSON.readTree(ExternalCommand.run(TIMEOUT, List.of("qemu-img", "map", "--output=json", "-f", format(image), image.toString())));
+        JsonNode arr = JSON.readTree(ProcessRunner.output(List.of("qemu-img", "map", "--output=json", "-f", format(image), image.toString()), TIMEOUT));
         List<MapExtent> out = new ArrayList<>();
         for (JsonNode n : arr) {
             boolean data = n.path("data").asBoolean() && !n.path("zero").asBoolean();
@@ -120,7 +114,7 @@ public final class QemuImages {
     }
 
     public static long virtualSize(Path image) throws IOException {
-        return JSON.readTree(ExternalCommand.run(TIMEOUT, List.of("qemu-img", "info", "--output=json", image.toString())))
+        return JSON.readTree(ProcessRunner.output(List.of("qemu-img", "info", "--output=json", image.toString()), TIMEOUT))
                 .path("virtual-size").asLong();
     }
 

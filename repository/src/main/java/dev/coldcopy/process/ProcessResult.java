@@ -1,4 +1,4 @@
-package dev.coldcopy.qemu;
+package dev.coldcopy.process;
 
 import java.util.List;
 
@@ -14,7 +14,7 @@ public record ProcessResult(List<String> command, int exitCode, String stdout, S
         return oneLine(stderr);
     }
 
-    static String oneLine(String text) {
+    public static String oneLine(String text) {
         return text.strip().replaceAll("\\s*\\R\\s*", "; ");
     }
 }

@@ -1,4 +1,4 @@
-package dev.coldcopy.qemu;
+package dev.coldcopy.process;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
  * remembered but the program is allowed to finish (up to its timeout), since killing it halfway through a
  * metadata update is worse than waiting a few milliseconds.</li>
  * </ul>
+ * {@link #output} is {@link #run} for a program that must succeed: its stdout, or a one-line reason.
  */
 public final class ProcessRunner {
 
@@ -36,6 +37,17 @@ public final class ProcessRunner {
         return execute(command, timeout, false);
     }
 
+    /** Runs a program that must exit 0; returns its stdout, else fails with its stderr on one line. */
+    public static String output(List<String> command, Duration timeout) {
+        ProcessResult r = run(command, timeout);
+        if (!r.succeeded()) {
+            String reason = r.stderrOneLine();
+            throw new ProcessException(command.get(0) + " failed (exit " + r.exitCode() + "): "
+                    + (reason.isEmpty() ? String.join(" ", command) : reason));
+        }
+        return r.stdout();
+    }
+
     public static ProcessResult runToCompletion(List<String> command, Duration timeout) {
         return execute(command, timeout, true);
     }
@@ -48,7 +60,7 @@ public final class ProcessRunner {
             process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .start();
         } catch (IOException e) {
-            throw new QemuException(program + " could not be started: " + e.getMessage(), e);
+            throw new ProcessException(program + " could not be started: " + e.getMessage(), e);
         }
         Drain out = new Drain(process.getInputStream());
         Drain err = new Drain(process.getErrorStream());
@@ -59,7 +71,7 @@ public final class ProcessRunner {
                 try {
                     if (!process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                         kill(process);
-                        throw new QemuTimeoutException(program + " did not finish within " + timeout.toMillis()
+                        throw new ProcessTimeoutException(program + " did not finish within " + timeout.toMillis()
                                 + " ms and was killed" + suffix(err));
                     }
                     break;
@@ -67,7 +79,7 @@ public final class ProcessRunner {
                     interrupted = true;
                     if (!uninterruptible) {
                         kill(process);
-                        throw new QemuException(program + " was interrupted and killed");
+                        throw new ProcessException(program + " was interrupted and killed");
                     }
                 }
             }
@@ -84,7 +96,7 @@ public final class ProcessRunner {
         return text.isBlank() ? "" : ": " + ProcessResult.oneLine(text);
     }
 
-    static void kill(Process process) {
+    public static void kill(Process process) {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
         try {
