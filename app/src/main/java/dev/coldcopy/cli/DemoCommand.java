@@ -88,22 +88,16 @@ final class DemoCommand implements Callable<Integer> {
             say("   spool %s, repository %s", home.resolve("spool"), home.resolve("repository"));
 
             step("3. The VM stops: its event lands in the spool (as the libvirt hook writes it)");
-            dropEvent(home, "demo-1", top);
-            JsonNode first = awaitResult(home, 1);
-            say("   %s", describe(first));
             Path state1 = work.resolve("state-1.raw");
-            qemuImg("convert", "-O", "raw", top.toString(), state1.toString());
+            JsonNode first = stopEvent(home, 1, top, state1);
 
             step("4. The guest writes again: 8 scattered 64 KiB blocks");
             for (int i = 0; i < 8; i++) {
                 writeRandom(top, (5 + i * 7L) * MIB, 64 * 1024, 10 + i, work);
             }
             step("5. The VM stops again: an incremental backup of just the dirty blocks");
-            dropEvent(home, "demo-2", top);
-            JsonNode second = awaitResult(home, 2);
-            say("   %s", describe(second));
             Path state2 = work.resolve("state-2.raw");
-            qemuImg("convert", "-O", "raw", top.toString(), state2.toString());
+            JsonNode second = stopEvent(home, 2, top, state2);
 
             step("6. Restore both snapshots and compare them with the disk as it was at each backup");
             try (Repository repository = Repository.open(RepositoryUri.file(home.resolve("repository")), RepositoryOptions.defaults())) {
@@ -123,6 +117,15 @@ final class DemoCommand implements Callable<Integer> {
             }
             out.flush();
         }
+    }
+
+    /** The n-th stop event, its result, and the disk as it was at that backup (kept as raw in {@code state}). */
+    private JsonNode stopEvent(Path home, int n, Path top, Path state) throws Exception {
+        dropEvent(home, "demo-" + n, top);
+        JsonNode result = awaitResult(home, n);
+        say("   %s", describe(result));
+        qemuImg("convert", "-O", "raw", top.toString(), state.toString());
+        return result;
     }
 
     private void restoreAndCompare(Repository repository, JsonNode result, Path expected, Path output) throws IOException {

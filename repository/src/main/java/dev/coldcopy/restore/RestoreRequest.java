@@ -31,8 +31,4 @@ public record RestoreRequest(SnapshotManifest snapshot, Path output, RestoreForm
     public static RestoreRequest of(SnapshotManifest snapshot, Path output, RestoreFormat format) {
         return new RestoreRequest(snapshot, output, format, Optional.empty(), false);
     }
-
-    public RestoreRequest withSync(boolean sync) {
-        return new RestoreRequest(snapshot, output, format, onto, sync);
-    }
 }

@@ -117,11 +117,6 @@ public final class ChunkRangeSource implements Iterator<ChunkRange> {
         }
     }
 
-    /** Time spent asking for block status and planning, so far. */
-    public long scanNanos() {
-        return scanNanos;
-    }
-
     private static List<Extent> require(Map<String, List<Extent>> status, String context, long start, long end) {
         List<Extent> list = status.get(context);
         if (list == null) {
