@@ -6,6 +6,7 @@ import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -123,11 +124,11 @@ public final class S3Backend implements RepositoryBackend {
     }
 
     @Override
-    public List<String> list(String keyPrefix) throws IOException {
-        List<String> keys = new ArrayList<>();
+    public Map<String, Long> listSizes(String keyPrefix) throws IOException {
+        Map<String, Long> keys = new HashMap<>();
         try {
             for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix + keyPrefix).build()).contents()) {
-                keys.add(o.key().substring(prefix.length()));
+                keys.put(o.key().substring(prefix.length()), o.size());
             }
         } catch (SdkException e) {
             throw failure("listing " + keyPrefix, e);
