@@ -344,7 +344,11 @@ public final class Repository implements AutoCloseable {
 
     /** the key a snapshot's manifest is stored under */
     public static String manifestKey(SnapshotHeader header, SnapshotId id) {
-        return SNAPSHOTS + encode(header.vm()) + "/" + encode(header.disk()) + "/" + id.value();
+        return manifestKey(header.vm(), header.disk(), id);
+    }
+
+    public static String manifestKey(String vm, String disk, SnapshotId id) {
+        return SNAPSHOTS + encode(vm) + "/" + encode(disk) + "/" + id.value();
     }
 
     private String manifestKey(SnapshotId id) throws IOException {

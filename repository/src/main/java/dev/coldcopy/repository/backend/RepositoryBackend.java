@@ -42,6 +42,13 @@ public interface RepositoryBackend extends AutoCloseable {
     /** removes an object; no error if it is absent */
     void delete(String key) throws IOException;
 
+    /** removes objects (no error for absent ones); object stores do it in batches */
+    default void deleteAll(List<String> keys) throws IOException {
+        for (String key : keys) {
+            delete(key);
+        }
+    }
+
     /**
      * The Camel endpoint URI this backend writes to, usable in a route ({@code to:} / {@code toD:}) with
      * the object's key in header {@link #keyHeader()}. It may hold credentials as RAW(...) values: print
