@@ -163,6 +163,7 @@ final class Handshake {
         req.putInt(name.length).put(name).putShort((short) 1).putShort((short) NBD_INFO_BLOCK_SIZE);
         sendOption(option, req.array());
         long size = -1;
+        boolean sized = false;
         int flags = 0;
         BlockSize blockSize = BlockSize.DEFAULT;
         while (true) {
@@ -179,6 +180,8 @@ final class Handshake {
                     }
                     size = d.getLong();
                     flags = d.getShort() & 0xffff;
+                    checkSize(size);
+                    sized = true;
                 } else if (infoType == NBD_INFO_BLOCK_SIZE) {
                     if (d.remaining() < 12) {
                         throw new NbdProtocolException("NBD_INFO_BLOCK_SIZE reply too short");
@@ -187,7 +190,7 @@ final class Handshake {
                     int pref = d.getInt();
                     int max = d.getInt();
                     try {
-                        blockSize = new BlockSize(min, pref, max);
+                        blockSize = BlockSize.fromWire(min, pref, max);
                     } catch (IllegalArgumentException e) {
                         throw new NbdProtocolException("server sent invalid block sizes: " + e.getMessage());
                     }
@@ -204,11 +207,22 @@ final class Handshake {
                 throw unexpected(option, r);
             }
         }
-        if (size < 0) {
+        if (!sized) {
             throw new NbdProtocolException(optionName(option) + " finished without NBD_INFO_EXPORT");
         }
         info = new ExportInfo(uri.exportName(), size, flags, blockSize, contexts, structured, false);
         return Step.READY;
+    }
+
+    /**
+     * The export size is an unsigned 64-bit field; offsets in this client are Java longs, so sizes of
+     * 2^63 bytes and more (no real server offers them: nbdkit and qemu stop at 2^63 - 1) are refused plainly.
+     */
+    private void checkSize(long size) throws NbdProtocolException {
+        if (size < 0) {
+            throw new NbdProtocolException("export '" + uri.exportName() + "' is " + Long.toUnsignedString(size)
+                    + " bytes, more than the largest size this client handles (" + Long.MAX_VALUE + ")");
+        }
     }
 
     private Step exportName() throws IOException {
@@ -223,6 +237,7 @@ final class Handshake {
         }
         long size = b.getLong();
         int flags = b.getShort() & 0xffff;
+        checkSize(size);
         info = new ExportInfo(uri.exportName(), size, flags, BlockSize.DEFAULT, contexts, structured, false);
         return Step.READY;
     }

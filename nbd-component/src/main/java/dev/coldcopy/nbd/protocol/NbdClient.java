@@ -45,8 +45,9 @@ public final class NbdClient implements AutoCloseable {
         this.connections = connections;
         this.info = connections[0].info();
         BlockSize bs = info.blockSize();
-        this.minimum = bs.minimum();
-        int piece = Math.min(options.readRequestSize(), bs.maximum());
+        this.minimum = (int) bs.minimum();
+        // maximum is unsigned 32-bit (0xFFFFFFFF = no limit): compare as longs
+        int piece = (int) Math.min(options.readRequestSize(), bs.maximum());
         piece -= piece % minimum;
         this.pieceSize = Math.max(piece, minimum);
     }
