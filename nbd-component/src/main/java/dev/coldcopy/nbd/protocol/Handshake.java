@@ -45,6 +45,11 @@ final class Handshake {
         return wire;
     }
 
+    /** Whether the server accepted NBD_OPT_STRUCTURED_REPLY. */
+    boolean structured() {
+        return structured;
+    }
+
     /** Runs the whole state machine up to transmission; returns what was negotiated. */
     ExportInfo openExport() throws IOException {
         Step step = Step.GREETING;

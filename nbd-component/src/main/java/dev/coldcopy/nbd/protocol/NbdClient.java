@@ -96,6 +96,18 @@ public final class NbdClient implements AutoCloseable {
         });
     }
 
+    /**
+     * Every meta context the URI's export offers (NBD_OPT_LIST_META_CONTEXT with no query), or an empty
+     * list when the server has no structured replies and so no contexts at all.
+     */
+    public static List<String> offeredMetaContexts(NbdUri uri, NbdClientOptions options) throws IOException {
+        return session(uri, options, hs -> {
+            hs.begin();
+            hs.structuredReply();
+            return hs.structured() ? hs.listMetaContexts(null) : List.of();
+        });
+    }
+
     /** NBD_OPT_INFO: size, flags and block sizes of the URI's export without opening it. */
     public static ExportInfo exportInfo(NbdUri uri, NbdClientOptions options) throws IOException {
         return session(uri, options, hs -> {
