@@ -1,6 +1,8 @@
 package dev.coldcopy.nbd.camel;
 
 import dev.coldcopy.nbd.protocol.NbdUri;
+import dev.coldcopy.nbd.protocol.TlsCredentials;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.net.ssl.SSLContext;
 import org.apache.camel.RuntimeCamelException;
@@ -50,6 +52,24 @@ public class NbdConfiguration implements Cloneable {
      */
     @UriParam(label = "security")
     private SSLContext sslContext;
+
+    /**
+     * PEM file with the CA certificate(s) that signed the server's certificate (qemu's tls-creds-x509
+     * {@code ca-cert.pem}, nbdkit's {@code ca-cert.pem}). Default: the JVM's trust store.
+     */
+    @UriParam(label = "security")
+    private String tlsCaFile;
+
+    /** PEM client certificate, for servers that verify peers (with tlsKeyFile). */
+    @UriParam(label = "security")
+    private String tlsCertFile;
+
+    /** PEM private key of tlsCertFile (PKCS#8 or PKCS#1 RSA, unencrypted). */
+    @UriParam(label = "security", secret = true)
+    private String tlsKeyFile;
+
+    /** The context built from the PEM files (at validation), when sslContext was not given. */
+    private transient SSLContext pemContext;
 
     /** Check that the server's certificate names the host connected to. */
     @UriParam(label = "security", defaultValue = "true")
@@ -181,6 +201,32 @@ public class NbdConfiguration implements Cloneable {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext "
                     + "(e.g. qemu:dirty-bitmap:NAME), not base:allocation");
         }
+        if (sslContext == null && (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null)) {
+            // built here so a missing or unreadable file fails the route at start, with its reason
+            try {
+                pemContext = TlsCredentials.fromPemFiles(path(tlsCaFile), path(tlsCertFile), path(tlsKeyFile));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("nbd: " + e.getMessage(), e);
+            }
+        } else if (sslContext != null && (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null)) {
+            throw new IllegalArgumentException("nbd: give either sslContext or tlsCaFile/tlsCertFile/tlsKeyFile, not both");
+        }
+    }
+
+    private static Path path(String file) {
+        if (file == null || file.isBlank()) {
+            return null;
+        }
+        Path p = Path.of(file);
+        if (!Files.isReadable(p)) {
+            throw new IllegalArgumentException("TLS file " + file + " does not exist or is not readable");
+        }
+        return p;
+    }
+
+    /** The SSLContext to use: the sslContext bean, else the one built from the PEM files, else null (JVM default). */
+    public SSLContext effectiveSslContext() {
+        return sslContext != null ? sslContext : pemContext;
     }
 
     public NbdConfiguration copy() {
@@ -205,6 +251,12 @@ public class NbdConfiguration implements Cloneable {
     public void setTls(boolean tls) { this.tls = tls; }
     public SSLContext getSslContext() { return sslContext; }
     public void setSslContext(SSLContext sslContext) { this.sslContext = sslContext; }
+    public String getTlsCaFile() { return tlsCaFile; }
+    public void setTlsCaFile(String tlsCaFile) { this.tlsCaFile = tlsCaFile; }
+    public String getTlsCertFile() { return tlsCertFile; }
+    public void setTlsCertFile(String tlsCertFile) { this.tlsCertFile = tlsCertFile; }
+    public String getTlsKeyFile() { return tlsKeyFile; }
+    public void setTlsKeyFile(String tlsKeyFile) { this.tlsKeyFile = tlsKeyFile; }
     public boolean isVerifyHostname() { return verifyHostname; }
     public void setVerifyHostname(boolean verifyHostname) { this.verifyHostname = verifyHostname; }
     public String getUri() { return uri; }

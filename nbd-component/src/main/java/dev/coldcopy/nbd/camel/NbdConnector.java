@@ -36,7 +36,7 @@ final class NbdConnector {
                 .maxInFlight(config.getMaxInFlight())
                 .connections(config.getConnections())
                 .readRequestSize(config.getReadRequestSize())
-                .sslContext(config.getSslContext())
+                .sslContext(config.effectiveSslContext())
                 .verifyHostname(config.isVerifyHostname())
                 .build();
     }

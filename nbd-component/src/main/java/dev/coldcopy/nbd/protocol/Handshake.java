@@ -111,11 +111,36 @@ final class Handshake {
             }
             wire = ((Wire.ChannelWire) wire).startTls(ctx, uri.host(), uri.port(), options.verifyHostname());
         } catch (IOException e) {
-            throw new NbdException("TLS handshake with " + uri.host() + ":" + uri.port() + " failed: " + e.getMessage(), e);
+            throw new NbdException("TLS handshake with " + uri.host() + ":" + uri.port() + " failed: " + explainTls(e), e);
         } catch (java.security.GeneralSecurityException e) {
             throw new NbdException("no TLS context available: " + e.getMessage(), e);
         }
         return Step.STRUCTURED_REPLY;
+    }
+
+    /** What to do about a failed TLS handshake, in the user's terms rather than JSSE's. */
+    private String explainTls(IOException e) {
+        String all = "";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            all += " " + t;
+        }
+        if (all.contains("PKIX path") || all.contains("CertPathBuilderException")) {
+            return "the server's certificate is not signed by a CA this client trusts; name the CA certificate that signed it "
+                    + "(PEM) with tlsCaFile (CLI: --tls-ca-file)";
+        }
+        if (all.contains("No subject alternative") || all.contains("No name matching")) {
+            return "the server's certificate does not name host '" + uri.host() + "'; connect by a name or address the "
+                    + "certificate holds, or set verifyHostname=false (CLI: --tls-no-verify-hostname)";
+        }
+        if (all.contains("certificate_required") || all.contains("bad_certificate")) {
+            return "the server wants a client certificate: give tlsCertFile and tlsKeyFile (CLI: --tls-cert-file, --tls-key-file) "
+                    + "(" + e.getMessage() + ")";
+        }
+        if (all.contains("handshake_failure") || all.contains("insufficient_security") || all.contains("no cipher suites")) {
+            return e.getMessage() + "; if the server uses TLS-PSK (nbdkit --tls-psk, qemu tls-creds-psk): TLS-PSK is not "
+                    + "supported, serve the export with X.509 certificates instead (nbdkit --tls-certificates=DIR, qemu tls-creds-x509)";
+        }
+        return e.getMessage();
     }
 
     Step structuredReply() throws IOException {

@@ -222,7 +222,8 @@ final class NbdConnection {
             failure = cause;
         }
         if (!closing) {
-            NbdLog.log().warn("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
+            // debug only: every request pending or sent later fails with this cause, so the caller reports it
+            NbdLog.log().debug("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
         }
         wire.close();
         watchdog.cancel(false);
