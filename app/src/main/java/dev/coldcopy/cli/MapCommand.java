@@ -7,6 +7,7 @@ import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
 import dev.coldcopy.nbd.protocol.TlsCredentials;
+import dev.coldcopy.nbd.protocol.TlsPsk;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -36,7 +37,8 @@ import picocli.CommandLine.Spec;
             "",
             "One line per extent: `offset length flags description`, adjacent extents with equal flags merged.",
             "For nbds:// URIs name the CA that signed the server's certificate with --tls-ca-file (and a client",
-            "certificate and key with --tls-cert-file/--tls-key-file when the server verifies clients)."
+            "certificate and key with --tls-cert-file/--tls-key-file when the server verifies clients), or a",
+            "pre-shared key file with --tls-psk-file [--tls-username NAME]."
         })
 public final class MapCommand implements Callable<Integer> {
 
@@ -63,6 +65,13 @@ public final class MapCommand implements Callable<Integer> {
     @Option(names = "--tls-key-file", paramLabel = "PEM", description = "Private key of --tls-cert-file (PKCS#8 or PKCS#1 RSA).")
     Path tlsKeyFile;
 
+    @Option(names = "--tls-psk-file", paramLabel = "FILE",
+            description = "Pre-shared key file (psktool's username:hexkey lines) for servers using TLS-PSK.")
+    Path tlsPskFile;
+
+    @Option(names = "--tls-username", paramLabel = "NAME", description = "Whose key in --tls-psk-file to use (default: its only key).")
+    String tlsUsername;
+
     @Option(names = "--tls-no-verify-hostname", description = "Accept a server certificate that does not name the host.")
     boolean noVerifyHostname;
 
@@ -73,12 +82,17 @@ public final class MapCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         NbdUri nbdUri = NbdUri.parse(uri);
         NbdClientOptions.Builder options = NbdClientOptions.builder().verifyHostname(!noVerifyHostname);
-        if (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
-            for (Path p : new Path[] {tlsCaFile, tlsCertFile, tlsKeyFile}) {
-                if (p != null && !Files.isReadable(p)) {
-                    throw new IOException("TLS file " + p + " does not exist or is not readable");
-                }
+        for (Path p : new Path[] {tlsCaFile, tlsCertFile, tlsKeyFile, tlsPskFile}) {
+            if (p != null && !Files.isReadable(p)) {
+                throw new IOException("TLS file " + p + " does not exist or is not readable");
             }
+        }
+        if (tlsPskFile != null) {
+            if (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
+                throw new IOException("--tls-psk-file and certificate files exclude each other");
+            }
+            options.tlsPsk(TlsPsk.fromFile(tlsPskFile, tlsUsername));
+        } else if (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
             options.sslContext(TlsCredentials.fromPemFiles(tlsCaFile, tlsCertFile, tlsKeyFile));
         }
         PrintWriter out = spec.commandLine().getOut();

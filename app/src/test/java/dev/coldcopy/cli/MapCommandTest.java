@@ -198,4 +198,22 @@ class MapCommandTest {
             assertThat(noClientCert.err()).startsWith("coldcopy map: ").hasLineCount(1);
         }
     }
+
+    @Test
+    void tlsWithAPreSharedKeyFromTheCommandLine() {
+        Path keys = tmp.resolve("keys.psk");
+        Tools.run(Duration.ofSeconds(30), List.of("psktool", "-u", "alice", "-p", keys.toString()));
+        try (NbdkitServer server = NbdkitServer.builder("data").param("data=1 2 3 @1048576 4 5 6").param("size=4M")
+                .tlsPsk(keys).start()) {
+            String uri = server.uri().toString();
+            String expected = nbdinfo("--map", uri.replace("nbds://", "nbds://alice@") + "?tls-psk-file=" + keys);
+            CliRun ok = coldcopy("map", uri, "--tls-psk-file", keys.toString(), "--tls-username", "alice");
+            assertThat(ok.exit()).as(ok.err()).isZero();
+            assertThat(ok.out()).isEqualTo(expected).contains("data");
+
+            CliRun certificates = coldcopy("map", uri);
+            assertThat(certificates.exit()).isNotZero();
+            assertThat(certificates.err()).startsWith("coldcopy map: ").hasLineCount(1).contains("--tls-psk-file");
+        }
+    }
 }

@@ -2,6 +2,7 @@ package dev.coldcopy.nbd.camel;
 
 import dev.coldcopy.nbd.protocol.NbdUri;
 import dev.coldcopy.nbd.protocol.TlsCredentials;
+import dev.coldcopy.nbd.protocol.TlsPsk;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.net.ssl.SSLContext;
@@ -68,8 +69,21 @@ public class NbdConfiguration implements Cloneable {
     @UriParam(label = "security", secret = true)
     private String tlsKeyFile;
 
+    /**
+     * TLS with a pre-shared key instead of certificates: a key file as GnuTLS's psktool writes it
+     * ({@code username:hexkey} lines), the one nbdkit {@code --tls-psk} and qemu {@code tls-creds-psk} read.
+     */
+    @UriParam(label = "security")
+    private String tlsPskFile;
+
+    /** The user name whose key in tlsPskFile to use; unset = the file's only key. */
+    @UriParam(label = "security")
+    private String tlsUsername;
+
     /** The context built from the PEM files (at validation), when sslContext was not given. */
     private transient SSLContext pemContext;
+    /** The key read from tlsPskFile (at validation). */
+    private transient TlsPsk psk;
 
     /** Check that the server's certificate names the host connected to. */
     @UriParam(label = "security", defaultValue = "true")
@@ -201,6 +215,17 @@ public class NbdConfiguration implements Cloneable {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext "
                     + "(e.g. qemu:dirty-bitmap:NAME), not base:allocation");
         }
+        if (tlsPskFile != null && !tlsPskFile.isBlank()) {
+            if (sslContext != null || tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
+                throw new IllegalArgumentException("nbd: tlsPskFile (a pre-shared key) and certificates "
+                        + "(sslContext, tlsCaFile, tlsCertFile, tlsKeyFile) exclude each other");
+            }
+            try {
+                psk = TlsPsk.fromFile(path(tlsPskFile), tlsUsername);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("nbd: " + e.getMessage(), e);
+            }
+        }
         if (sslContext == null && (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null)) {
             // built here so a missing or unreadable file fails the route at start, with its reason
             try {
@@ -222,6 +247,11 @@ public class NbdConfiguration implements Cloneable {
             throw new IllegalArgumentException("TLS file " + file + " does not exist or is not readable");
         }
         return p;
+    }
+
+    /** The pre-shared key read from tlsPskFile, or null. */
+    public TlsPsk effectiveTlsPsk() {
+        return psk;
     }
 
     /** The SSLContext to use: the sslContext bean, else the one built from the PEM files, else null (JVM default). */
@@ -257,6 +287,10 @@ public class NbdConfiguration implements Cloneable {
     public void setTlsCertFile(String tlsCertFile) { this.tlsCertFile = tlsCertFile; }
     public String getTlsKeyFile() { return tlsKeyFile; }
     public void setTlsKeyFile(String tlsKeyFile) { this.tlsKeyFile = tlsKeyFile; }
+    public String getTlsPskFile() { return tlsPskFile; }
+    public void setTlsPskFile(String tlsPskFile) { this.tlsPskFile = tlsPskFile; }
+    public String getTlsUsername() { return tlsUsername; }
+    public void setTlsUsername(String tlsUsername) { this.tlsUsername = tlsUsername; }
     public boolean isVerifyHostname() { return verifyHostname; }
     public void setVerifyHostname(boolean verifyHostname) { this.verifyHostname = verifyHostname; }
     public String getUri() { return uri; }

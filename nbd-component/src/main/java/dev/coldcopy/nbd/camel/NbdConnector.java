@@ -37,6 +37,7 @@ final class NbdConnector {
                 .connections(config.getConnections())
                 .readRequestSize(config.getReadRequestSize())
                 .sslContext(config.effectiveSslContext())
+                .tlsPsk(config.effectiveTlsPsk())
                 .verifyHostname(config.isVerifyHostname())
                 .build();
     }

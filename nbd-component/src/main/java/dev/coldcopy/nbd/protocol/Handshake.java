@@ -104,6 +104,15 @@ final class Handshake {
         if (r.type != NBD_REP_ACK) {
             throw unexpected(NBD_OPT_STARTTLS, r);
         }
+        if (options.tlsPsk() != null) {
+            try {
+                wire = ((Wire.ChannelWire) wire).startTlsPsk(options.tlsPsk());
+            } catch (IOException e) {
+                throw new NbdException("TLS-PSK handshake with " + uri.host() + ":" + uri.port() + " as user '"
+                        + options.tlsPsk().identity() + "' failed: " + explainPsk(e), e);
+            }
+            return Step.STRUCTURED_REPLY;
+        }
         SSLContext ctx = options.sslContext();
         try {
             if (ctx == null) {
@@ -116,6 +125,17 @@ final class Handshake {
             throw new NbdException("no TLS context available: " + e.getMessage(), e);
         }
         return Step.STRUCTURED_REPLY;
+    }
+
+    private static String explainPsk(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("decrypt_error") || m.contains("unknown_psk_identity") || m.contains("bad_record_mac")) {
+            return "the server does not accept this user name and key (" + m + ")";
+        }
+        if (m.contains("handshake_failure")) {
+            return m + "; the server may use X.509 certificates rather than a pre-shared key (use tlsCaFile instead)";
+        }
+        return m;
     }
 
     /** What to do about a failed TLS handshake, in the user's terms rather than JSSE's. */
@@ -136,9 +156,11 @@ final class Handshake {
             return "the server wants a client certificate: give tlsCertFile and tlsKeyFile (CLI: --tls-cert-file, --tls-key-file) "
                     + "(" + e.getMessage() + ")";
         }
-        if (all.contains("handshake_failure") || all.contains("insufficient_security") || all.contains("no cipher suites")) {
-            return e.getMessage() + "; if the server uses TLS-PSK (nbdkit --tls-psk, qemu tls-creds-psk): TLS-PSK is not "
-                    + "supported, serve the export with X.509 certificates instead (nbdkit --tls-certificates=DIR, qemu tls-creds-x509)";
+        if (all.contains("handshake_failure") || all.contains("insufficient_security") || all.contains("no cipher suites")
+                || all.contains("terminated the handshake")) {
+            // GnuTLS servers with only a pre-shared key hang up on a certificate-only client hello
+            return e.getMessage() + "; if the server uses a pre-shared key (nbdkit --tls-psk, qemu tls-creds-psk), give its "
+                    + "key file with tlsPskFile (CLI: --tls-psk-file)";
         }
         return e.getMessage();
     }
