@@ -157,8 +157,10 @@ final class Handshake {
                     + "(" + e.getMessage() + ")";
         }
         if (all.contains("handshake_failure") || all.contains("insufficient_security") || all.contains("no cipher suites")
-                || all.contains("terminated the handshake")) {
-            // GnuTLS servers with only a pre-shared key hang up on a certificate-only client hello
+                || all.contains("terminated the handshake") || all.contains("Connection reset") || all.contains("Broken pipe")
+                || all.contains("EOFException")) {
+            // GnuTLS servers with only a pre-shared key hang up on a certificate-only client hello (seen as
+            // "terminated the handshake" or "Connection reset", depending on timing)
             return e.getMessage() + "; if the server uses a pre-shared key (nbdkit --tls-psk, qemu tls-creds-psk), give its "
                     + "key file with tlsPskFile (CLI: --tls-psk-file)";
         }
