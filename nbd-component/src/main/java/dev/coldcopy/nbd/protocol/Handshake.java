@@ -304,7 +304,10 @@ final class Handshake {
             OptionReply r = readReply(NBD_OPT_LIST);
             if (r.type == NBD_REP_SERVER) {
                 ByteBuffer d = ByteBuffer.wrap(r.data);
-                int len = d.getInt();
+                if (d.remaining() < 4) {
+                    throw new NbdProtocolException("NBD_REP_SERVER reply too short");
+                }
+                int len = d.getInt(); // unsigned: above 2^31 it reads negative, and is too long either way
                 if (len < 0 || len > d.remaining()) {
                     throw new NbdProtocolException("bad export name length in NBD_REP_SERVER");
                 }
@@ -331,7 +334,10 @@ final class Handshake {
             OptionReply r = readReply(NBD_OPT_LIST_META_CONTEXT);
             if (r.type == NBD_REP_META_CONTEXT) {
                 ByteBuffer d = ByteBuffer.wrap(r.data);
-                d.getInt();
+                if (d.remaining() < 4) {
+                    throw new NbdProtocolException("NBD_REP_META_CONTEXT reply too short");
+                }
+                d.getInt(); // the id means nothing in a listing
                 result.add(utf8(d, d.remaining()));
             } else if (r.type == NBD_REP_ACK) {
                 return result;

@@ -72,6 +72,12 @@ class UnsignedFieldsTest {
                     out.writeInt(1);
                     out.write(name);
                 }
+                if (option == NBD_OPT_LIST) {
+                    // an export name length at the unsigned maximum, far beyond the reply
+                    reply(out, option, NBD_REP_SERVER, 5);
+                    out.writeInt((int) U32_MAX);
+                    out.writeByte('x');
+                }
                 if (option == NBD_OPT_GO || option == NBD_OPT_INFO) {
                     reply(out, option, NBD_REP_INFO, 12);
                     out.writeShort(NBD_INFO_EXPORT);
@@ -303,6 +309,14 @@ class UnsignedFieldsTest {
              NbdClient client = connect(server)) {
             client.write(0, data);
             assertThat(client.read(0, 256 * 1024)).hasSize(256 * 1024);
+        }
+    }
+
+    @Test
+    void exportNameLengthAtTheUnsignedMaximumIsAProtocolError() throws Exception {
+        try (ScriptedServer server = new ScriptedServer(1 << 20, NBD_FLAG_HAS_FLAGS, null, PLAIN)) {
+            assertThatThrownBy(() -> NbdClient.listExports(server.uri(), NbdClientOptions.defaults()))
+                    .isInstanceOf(NbdProtocolException.class).hasMessageContaining("bad export name length");
         }
     }
 }
