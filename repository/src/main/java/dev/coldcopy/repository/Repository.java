@@ -8,6 +8,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -185,6 +186,20 @@ public final class Repository implements AutoCloseable {
             }
         }
         return Optional.empty();
+    }
+
+    /** A disk that has snapshots here: the VM's name and the disk's target. */
+    public record DiskName(String vm, String disk) {
+    }
+
+    /** every (vm, disk) with at least one snapshot, from the manifest keys (no manifest is read) */
+    public Set<DiskName> disks() throws IOException {
+        Set<DiskName> disks = new LinkedHashSet<>();
+        for (String key : manifestKeys(SNAPSHOTS)) {
+            String[] parts = key.split("/");
+            disks.add(new DiskName(decode(parts[1]), decode(parts[2])));
+        }
+        return disks;
     }
 
     /** summaries of every snapshot (of one VM), oldest first */
