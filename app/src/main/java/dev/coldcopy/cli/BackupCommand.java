@@ -76,8 +76,6 @@ final class BackupCommand implements Callable<Integer> {
         settings.put("camel.server.enabled", "false");
         settings.put("camel.management.enabled", "false");
         settings.put("camel.main.jmxEnabled", "false");        // JMX costs seconds of start-up a one-shot backup never uses
-        // Ctrl-C/SIGTERM is handled below (roll back at once); Camel's own hook would wait for the backup to end
-        settings.put("camel.main.hangupInterceptorEnabled", "false");
         // a new repository is created encrypted when a key file is given
         putPath(settings, "coldcopy.repository.key-file", repo.keyFile);
         putPath(settings, "coldcopy.repository.sftp.private-key-file", repo.sftpKey);
