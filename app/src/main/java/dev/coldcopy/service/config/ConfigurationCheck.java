@@ -45,12 +45,10 @@ public final class ConfigurationCheck {
             lines.add("  results     " + camel.resolvePropertyPlaceholders("{{coldcopy.results.uri}}"));
             lines.add("  dead letter " + camel.resolvePropertyPlaceholders("{{coldcopy.deadletter.uri}}"));
             lines.add("  repository  " + settings.repository());
-            lines.add("  images      " + settings.allowedRoots().stream().map(Path::toString).collect(Collectors.joining(", ")));
+            lines.add("  images      " + settings.allowedRoots().stream()
+                    .map(r -> r + (Files.isDirectory(r) ? "" : " (does not exist)")).collect(Collectors.joining(", ")));
             lines.add("  HTTP        " + HttpAddresses.describe(camel) + " (POST /events, GET /events/{id}, /observe/health, /observe/metrics)");
             lines.add("  routes      " + camel.getRoutes().stream().map(Route::getRouteId).sorted().collect(Collectors.joining(", ")));
-            if (settings.allowedRoots().stream().noneMatch(Files::isDirectory)) {
-                warnings.add("none of the allowed image roots exists: " + settings.allowedRoots());
-            }
             settings.keyFile().filter(f -> !Files.isReadable(f))
                     .ifPresent(f -> warnings.add("key file " + f + " (coldcopy.repository.key-file) cannot be read"));
         } finally {
