@@ -52,6 +52,8 @@ class RunCommandTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body()).contains("jvm_memory");
+            assertThat(service.err()).as("run warns about a missing image root")
+                    .contains("allowed image root " + dir.resolve("home").resolve("images") + " does not exist");
         }
     }
 
