@@ -133,7 +133,15 @@ public final class ServiceHarness implements AutoCloseable {
         }
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
-                out.add(JSON.readTree(Files.readString(f, StandardCharsets.UTF_8)));
+                String text = Files.readString(f, StandardCharsets.UTF_8);
+                try {
+                    JsonNode node = JSON.readTree(text);
+                    if (node != null && node.isObject()) {
+                        out.add(node);
+                    }
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    // still being written: not there yet
+                }
             }
         }
         return out;
