@@ -20,6 +20,8 @@ import org.apache.camel.Processor;
  */
 public final class DeadLetterProcessor implements Processor {
     static final int MAX_EVENT_CHARS = 64 * 1024;
+    /** Spool files larger than this are not read into the dead letter (events are at most 1 MiB). */
+    static final long MAX_READ_BYTES = dev.coldcopy.event.EventParser.MAX_EVENT_BYTES;
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
     private final ObjectMapper mapper = new ObjectMapper();
@@ -39,14 +41,28 @@ public final class DeadLetterProcessor implements Processor {
         }
         String source = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
         entry.put("source", source != null ? "spool:" + source : exchange.getFromRouteId());
-        byte[] raw = exchange.getMessage().getBody(byte[].class);
-        if (raw != null) {
-            entry.put("event", text(raw));
-        }
+        entry.put("event", event(exchange));
         exchange.getMessage().setHeader(ColdcopyHeaders.REASON, reason);
         exchange.getMessage().setHeader(Exchange.FILE_NAME,
                 STAMP.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8) + ".json");
         exchange.getMessage().setBody(mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
+    }
+
+    /**
+     * The event as text, unless reading it is what went wrong: a spool file too large to hold (only its
+     * size is recorded) or one that cannot be read at all.
+     */
+    private static String event(Exchange exchange) {
+        Long fileLength = exchange.getMessage().getHeader(Exchange.FILE_LENGTH, Long.class);
+        if (fileLength != null && fileLength > MAX_READ_BYTES) {
+            return "(" + fileLength + " bytes, not read)";
+        }
+        try {
+            byte[] raw = exchange.getMessage().getBody(byte[].class);
+            return raw == null ? "(no body)" : text(raw);
+        } catch (RuntimeException e) {
+            return "(could not be read: " + Reasons.oneLine(e) + ")";
+        }
     }
 
     private static String text(byte[] raw) {

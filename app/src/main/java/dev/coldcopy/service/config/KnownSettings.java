@@ -18,7 +18,7 @@ public final class KnownSettings {
         add("coldcopy.home", Form.TEXT);
         add("coldcopy.spool.dir", Form.TEXT);
         add("coldcopy.spool.poll-ms", Form.POSITIVE_NUMBER);
-        add("coldcopy.spool.max-event-bytes", Form.POSITIVE_NUMBER);
+        add("coldcopy.events.max-bytes", Form.EVENT_SIZE);
         add("coldcopy.results.uri", Form.TEXT);
         add("coldcopy.deadletter.uri", Form.TEXT);
         add("coldcopy.work.dir", Form.TEXT);

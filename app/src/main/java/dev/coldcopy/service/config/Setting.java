@@ -54,6 +54,14 @@ public record Setting(String key, Form form) {
                 return v.equals("storage-daemon") || v.equals("qemu-nbd") ? Optional.empty() : Optional.of(description());
             }
         },
+        EVENT_SIZE("a size in bytes, 1.." + dev.coldcopy.event.EventParser.MAX_EVENT_BYTES) {
+            @Override
+            Optional<String> problem(String value) {
+                Optional<String> number = wholeNumber(value, 1);
+                return number.isPresent() || Long.parseLong(value.strip()) > dev.coldcopy.event.EventParser.MAX_EVENT_BYTES
+                        ? Optional.of(description()) : Optional.empty();
+            }
+        },
         PORT("a TCP port 0..65535 (0: any free port)") {
             @Override
             Optional<String> problem(String value) {
