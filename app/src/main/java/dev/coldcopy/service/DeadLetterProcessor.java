@@ -35,13 +35,19 @@ public final class DeadLetterProcessor implements Processor {
         ObjectNode entry = mapper.createObjectNode();
         entry.put("reason", reason);
         entry.put("failedAt", now.toString());
+        String event = event(exchange);
         String eventId = exchange.getMessage().getHeader(ColdcopyHeaders.EVENT_ID, String.class);
+        if (eventId == null) {
+            // the original message (as it came from the spool) has no headers of ours yet: the id is in the event
+            eventId = idIn(event);
+        }
         if (eventId != null) {
             entry.put("eventId", eventId);
+            exchange.getMessage().setHeader(ColdcopyHeaders.EVENT_ID, eventId);
         }
         String source = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
         entry.put("source", source != null ? "spool:" + source : exchange.getFromRouteId());
-        entry.put("event", event(exchange));
+        entry.put("event", event);
         exchange.getMessage().setHeader(ColdcopyHeaders.REASON, reason);
         exchange.getMessage().setHeader(Exchange.FILE_NAME,
                 STAMP.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8) + ".json");
@@ -62,6 +68,15 @@ public final class DeadLetterProcessor implements Processor {
             return raw == null ? "(no body)" : text(raw);
         } catch (RuntimeException e) {
             return "(could not be read: " + Reasons.oneLine(e) + ")";
+        }
+    }
+
+    private String idIn(String event) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode id = mapper.readTree(event).path("id");
+            return id.isTextual() ? id.asText() : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null; // not JSON: no id to speak of
         }
     }
 

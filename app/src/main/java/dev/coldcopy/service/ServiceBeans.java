@@ -24,6 +24,12 @@ public final class ServiceBeans {
         BackupProcessors backup = new BackupProcessors(engine);
         main.bind("backupEngine", engine);
         main.bind("eventSizeCheck", new EventSizeCheck());
+        EventStates events = new EventStates();
+        main.bind("eventQueued", events.queued());
+        main.bind("eventRunning", events.running());
+        main.bind("eventFinished", events.finished());
+        main.bind("eventFailed", events.failed());
+        main.bind("eventStatus", events.status());
         main.bind("eventIntake", new EventIntakeProcessor());
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
