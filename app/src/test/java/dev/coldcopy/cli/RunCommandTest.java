@@ -107,6 +107,39 @@ class RunCommandTest {
         assertThat(check.err()).contains("coldcopy.my-period");
     }
 
+    @Test
+    @Timeout(120)
+    void a120MegabyteSpoolFileDoesNotStopTheSpoolInA256MegabyteHeap() throws Exception {
+        Path home = dir.resolve("home");
+        Path spool = Files.createDirectories(home.resolve("spool"));
+        try (ColdcopyProcess service = ColdcopyProcess.start(dir, Map.of("COLDCOPY_HOME", home.toString()),
+                "run", "-Dcamel.server.port=" + Tools.freePort(), "-Dcoldcopy.spool.poll-ms=200")) {
+            Path tmp = spool.resolve(".huge.json.tmp");
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(tmp.toFile(), "rw")) {
+                file.setLength(120L << 20);
+            }
+            Files.move(tmp, spool.resolve("huge.json"));
+            Path failed = spool.resolve("failed").resolve("huge.json");
+            awaitFile(service, failed);
+            // the poller lives on: the next (bad) event is read and dead-lettered too
+            Files.writeString(spool.resolve(".next.json.tmp"), "{\"event\":\"stopped\"}");
+            Files.move(spool.resolve(".next.json.tmp"), spool.resolve("next.json"));
+            awaitFile(service, spool.resolve("failed").resolve("next.json"));
+            assertThat(service.isAlive()).isTrue();
+            assertThat(service.err()).doesNotContain("OutOfMemoryError");
+        }
+    }
+
+    private static void awaitFile(ColdcopyProcess service, Path file) throws Exception {
+        Instant end = Instant.now().plusSeconds(60);
+        while (!Files.exists(file)) {
+            if (Instant.now().isAfter(end) || !service.isAlive()) {
+                throw new AssertionError(file + " never appeared; stderr: " + service.err());
+            }
+            Thread.sleep(200);
+        }
+    }
+
     private static HttpResponse<String> awaitHttp(HttpClient http, ColdcopyProcess service, String url) throws Exception {
         Instant end = Instant.now().plusSeconds(60);
         while (true) {
