@@ -1,5 +1,6 @@
 package dev.coldcopy.service.config;
 
+import dev.coldcopy.event.EventParser;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -10,63 +11,60 @@ import java.util.Optional;
  */
 public record Setting(String key, Form form) {
 
-    /** What a value must look like; {@link #problem} is empty when the value fits. */
+    /** What a value must look like. */
     public enum Form {
         TEXT("any text") {
             @Override
-            Optional<String> problem(String value) {
-                return Optional.empty();
+            boolean fits(String value) {
+                return true;
             }
         },
         WHOLE_NUMBER("a whole number >= 0, e.g. 3") {
             @Override
-            Optional<String> problem(String value) {
-                return wholeNumber(value, 0);
+            boolean fits(String value) {
+                return isWholeNumber(value, 0, Long.MAX_VALUE);
             }
         },
         POSITIVE_NUMBER("a whole number >= 1, e.g. 2") {
             @Override
-            Optional<String> problem(String value) {
-                return wholeNumber(value, 1);
+            boolean fits(String value) {
+                return isWholeNumber(value, 1, Long.MAX_VALUE);
             }
         },
         DECIMAL("a number >= 1.0, e.g. 2.0") {
             @Override
-            Optional<String> problem(String value) {
+            boolean fits(String value) {
                 try {
-                    return Double.parseDouble(value.strip()) >= 1.0 ? Optional.empty() : Optional.of(description());
+                    return Double.parseDouble(value.strip()) >= 1.0;
                 } catch (NumberFormatException e) {
-                    return Optional.of(description());
+                    return false;
                 }
             }
         },
         BOOLEAN("true or false") {
             @Override
-            Optional<String> problem(String value) {
+            boolean fits(String value) {
                 String v = value.strip().toLowerCase(Locale.ROOT);
-                return v.equals("true") || v.equals("false") ? Optional.empty() : Optional.of(description());
+                return v.equals("true") || v.equals("false");
             }
         },
         EXPORT_WAY("storage-daemon or qemu-nbd") {
             @Override
-            Optional<String> problem(String value) {
+            boolean fits(String value) {
                 String v = value.strip();
-                return v.equals("storage-daemon") || v.equals("qemu-nbd") ? Optional.empty() : Optional.of(description());
+                return v.equals("storage-daemon") || v.equals("qemu-nbd");
             }
         },
-        EVENT_SIZE("a size in bytes, 1.." + dev.coldcopy.event.EventParser.MAX_EVENT_BYTES) {
+        EVENT_SIZE("a size in bytes, 1.." + EventParser.MAX_EVENT_BYTES) {
             @Override
-            Optional<String> problem(String value) {
-                Optional<String> number = wholeNumber(value, 1);
-                return number.isPresent() || Long.parseLong(value.strip()) > dev.coldcopy.event.EventParser.MAX_EVENT_BYTES
-                        ? Optional.of(description()) : Optional.empty();
+            boolean fits(String value) {
+                return isWholeNumber(value, 1, EventParser.MAX_EVENT_BYTES);
             }
         },
         PORT("a TCP port 0..65535 (0: any free port)") {
             @Override
-            Optional<String> problem(String value) {
-                Optional<String> number = wholeNumber(value, 0);
-                return number.isPresent() || Long.parseLong(value.strip()) > 65535 ? Optional.of(description()) : Optional.empty();
+            boolean fits(String value) {
+                return isWholeNumber(value, 0, 65535);
             }
         };
 
@@ -80,20 +78,22 @@ public record Setting(String key, Form form) {
             return description;
         }
 
-        abstract Optional<String> problem(String value);
+        abstract boolean fits(String value);
 
-        private static Optional<String> wholeNumber(String value, long min) {
+        private static boolean isWholeNumber(String value, long min, long max) {
             try {
-                return Long.parseLong(value.strip()) >= min ? Optional.empty() : Optional.of("x");
+                long n = Long.parseLong(value.strip());
+                return n >= min && n <= max;
             } catch (NumberFormatException e) {
-                return Optional.of("x");
+                return false;
             }
         }
     }
 
     /** The one-line reason this value does not fit, naming the key and the expected form. */
     public Optional<String> check(String value) {
-        return form.problem(value).map(p -> key + " = '" + value + "' is not valid: expected " + form.description());
+        return form.fits(value) ? Optional.empty()
+                : Optional.of(key + " = '" + value + "' is not valid: expected " + form.description());
     }
 
     /** The environment variable that sets this key: upper case, '.' and '-' as '_'. */
