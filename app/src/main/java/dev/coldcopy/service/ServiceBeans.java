@@ -23,6 +23,13 @@ public final class ServiceBeans {
         BackupEngineHolder engine = new BackupEngineHolder();
         BackupProcessors backup = new BackupProcessors(engine);
         main.bind("backupEngine", engine);
+        main.bind("eventSizeCheck", new EventSizeCheck());
+        EventStates events = new EventStates();
+        main.bind("eventQueued", events.queued());
+        main.bind("eventRunning", events.running());
+        main.bind("eventFinished", events.finished());
+        main.bind("eventFailed", events.failed());
+        main.bind("eventStatus", events.status());
         main.bind("eventIntake", new EventIntakeProcessor());
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
@@ -47,6 +54,7 @@ public final class ServiceBeans {
             @Override
             public void afterConfigure(BaseMainSupport configured) {
                 bindConfiguredBeans(configured.getCamelContext());
+                watchRoutes(configured.getCamelContext());
             }
 
             @Override
@@ -59,6 +67,21 @@ public final class ServiceBeans {
     /** A processor made on the engine, which exists only once the configuration is loaded. */
     private static Processor onEngine(BackupEngineHolder engine, Function<BackupEngine, Processor> make) {
         return exchange -> make.apply(engine.get(exchange.getContext())).process(exchange);
+    }
+
+    /** The route watch: a health check now, its timer once the routes run. */
+    private static void watchRoutes(CamelContext camel) {
+        RouteWatch watch = new RouteWatch();
+        watch.setCamelContext(camel);
+        org.apache.camel.health.HealthCheckRegistry health = org.apache.camel.health.HealthCheckRegistry.get(camel);
+        if (health != null) {
+            health.register(watch);
+        }
+        try {
+            camel.addStartupListener((context, alreadyStarted) -> watch.start(context));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot watch the routes: " + e.getMessage(), e);
+        }
     }
 
     /** Beans whose shape depends on the configuration, bound once it is loaded. */
