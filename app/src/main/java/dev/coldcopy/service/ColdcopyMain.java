@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
 public final class ColdcopyMain {
     private static final Logger LOG = LoggerFactory.getLogger(ColdcopyMain.class);
     /** The route files in the jar ({@code routes/} of the source tree). */
-    public static final List<String> SHIPPED_ROUTES = List.of("backup.yaml", "errors.yaml", "events.yaml");
+    public static final List<String> SHIPPED_ROUTES = List.of("backup.yaml", "errors.yaml", "events.yaml", "prune.yaml");
     private static final String ALL_ROUTES = "*.yaml";
 
     private final Optional<Path> configDir;
@@ -195,6 +195,8 @@ public final class ColdcopyMain {
                 throw new IllegalArgumentException(problem);
             });
         }
+        // per-VM retention keys (coldcopy.retention.vm.NAME.keep-*) have no fixed name: checked as a whole
+        dev.coldcopy.service.retention.RetentionSettings.from(camel.getPropertiesComponent().loadProperties());
     }
 
     /**

@@ -4,6 +4,8 @@ import dev.coldcopy.processors.CommitCheckpointProcessor;
 import dev.coldcopy.processors.InspectChainProcessor;
 import dev.coldcopy.processors.OpenExportProcessor;
 import dev.coldcopy.processors.PlanBackupProcessor;
+import dev.coldcopy.service.retention.PruneProcessor;
+import dev.coldcopy.service.retention.SnapshotGauges;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
@@ -50,6 +52,15 @@ public final class ServiceBeans {
         main.bind("openExport", onEngine(engine, e -> new OpenExportProcessor(e.tools(), e.runDirectory(), e.exports(),
                 e.settings().diskLockWait())));
         main.bind("commitCheckpoint", new CommitCheckpointProcessor());
+        SnapshotGauges gauges = new SnapshotGauges();
+        main.bind("pruneRepository", new PruneProcessor(engine, gauges));
+        main.bind("snapshotCommitted", (Processor) exchange -> {
+            BackupResult r = exchange.getProperty(BackupProcessors.RESULT, BackupResult.class);
+            if (r != null && "ok".equals(r.outcome())) {
+                gauges.bind(exchange.getContext());
+                gauges.committed(r.vm(), r.disk(), java.time.Instant.now());
+            }
+        });
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport configured) {
@@ -58,10 +69,29 @@ public final class ServiceBeans {
             }
 
             @Override
+            public void afterStart(BaseMainSupport started) {
+                fillGauges(started.getCamelContext(), engine, gauges);
+            }
+
+            @Override
             public void afterStop(BaseMainSupport stopped) {
                 engine.close();
             }
         });
+    }
+
+    /** The per-disk gauges from the repository's summaries, in the background: the repository may be slow or away. */
+    private static void fillGauges(CamelContext camel, BackupEngineHolder engine, SnapshotGauges gauges) {
+        Thread t = new Thread(() -> {
+            try {
+                gauges.bind(camel);
+                gauges.refresh(engine.get(camel).repository());
+            } catch (Exception e) {
+                org.slf4j.LoggerFactory.getLogger(ServiceBeans.class).debug("snapshot gauges not filled: {}", e.toString());
+            }
+        }, "coldcopy-gauges");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** A processor made on the engine, which exists only once the configuration is loaded. */

@@ -137,8 +137,14 @@ public final class ServiceHarness implements AutoCloseable {
                 + "\",\"image\":\"" + image + "\"}]}";
     }
 
+    /** the per-disk backup results (prune results, in the same place, are left out) */
     public List<JsonNode> results() throws IOException {
-        return jsonFiles(home.resolve("results"));
+        return jsonFiles(home.resolve("results")).stream().filter(n -> !n.path("type").asText().equals("prune")).toList();
+    }
+
+    /** the results of scheduled prunes ({@code "type":"prune"}), oldest first */
+    public List<JsonNode> pruneResults() throws IOException {
+        return jsonFiles(home.resolve("results")).stream().filter(n -> n.path("type").asText().equals("prune")).toList();
     }
 
     public List<JsonNode> deadLetters() throws IOException {
@@ -168,7 +174,16 @@ public final class ServiceHarness implements AutoCloseable {
 
     /** Waits until there are {@code count} results and returns the newest. */
     public JsonNode awaitResult(int count, Duration timeout) throws Exception {
-        return awaitFiles(home.resolve("results"), count, timeout);
+        Instant end = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(end)) {
+            List<JsonNode> found = results();
+            if (found.size() >= count) {
+                return found.get(found.size() - 1);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("expected " + count + " result(s) within " + timeout + "; results " + results()
+                + "; dead letters " + deadLetters());
     }
 
     public JsonNode awaitDeadLetter(int count, Duration timeout) throws Exception {

@@ -39,6 +39,12 @@ public final class KnownSettings {
         add("coldcopy.retry.delay-ms", Form.WHOLE_NUMBER);
         add("coldcopy.retry.backoff", Form.DECIMAL);
         add("coldcopy.disk-lock.wait-seconds", Form.WHOLE_NUMBER);
+        add("coldcopy.prune.schedule", Form.PERIOD);
+        add("coldcopy.prune.delay", Form.PERIOD);
+        for (String rule : new String[] {"last", "hourly", "daily", "weekly", "monthly", "yearly"}) {
+            add("coldcopy.retention.keep-" + rule, Form.KEEP_COUNT);
+        }
+        add("coldcopy.retention.keep-within", Form.KEEP_WITHIN);
         add("camel.server.enabled", Form.BOOLEAN);
         add("camel.server.host", Form.TEXT);
         add("camel.server.port", Form.PORT);
@@ -63,7 +69,12 @@ public final class KnownSettings {
 
     /** Keys of ours that we would not understand (camel.* keys belong to Camel, which checks its own). */
     public static boolean isUnknown(String key) {
-        return key.startsWith("coldcopy.") && !SETTINGS.containsKey(key);
+        return key.startsWith("coldcopy.") && !SETTINGS.containsKey(key) && !isPerVmRetention(key);
+    }
+
+    /** coldcopy.retention.vm.NAME.keep-RULE: checked by the general rule's form */
+    private static boolean isPerVmRetention(String key) {
+        return key.startsWith("coldcopy.retention.vm.") && dev.coldcopy.service.retention.RetentionSettings.isRetentionKey(key);
     }
 
     /** The known key closest to a mistyped one, when it is close enough to be a likely typo. */

@@ -66,6 +66,29 @@ public record Setting(String key, Form form) {
             boolean fits(String value) {
                 return isWholeNumber(value, 0, 65535);
             }
+        },
+        KEEP_COUNT("a number of snapshots, or -1 for every period") {
+            @Override
+            boolean fits(String value) {
+                return isWholeNumber(value, -1, Integer.MAX_VALUE);
+            }
+        },
+        KEEP_WITHIN("a duration such as 7d, 36h, 2w, 1y6m") {
+            @Override
+            boolean fits(String value) {
+                try {
+                    dev.coldcopy.repository.lifecycle.KeepRules.parseDuration(value);
+                    return true;
+                } catch (IllegalArgumentException e) {
+                    return false;
+                }
+            }
+        },
+        PERIOD("a period such as 24h, 30m, 10s (or milliseconds)") {
+            @Override
+            boolean fits(String value) {
+                return value.strip().matches("(\\d+|(\\d+h)?(\\d+m)?(\\d+s)?)") && !value.isBlank();
+            }
         };
 
         private final String description;
