@@ -118,7 +118,9 @@ public final class ChainInspector {
         } catch (InvalidPathException e) {
             throw new ImageRefusedException(what + ": not a valid path");
         }
-        Path resolved = p.isAbsolute() ? p : layer.resolveSibling(p).normalize();
+        // Joined as written and left to the OS: "dirlink/../x" is x next to wherever dirlink points, which is
+        // what qemu opens. Cleaning up ".." first would judge (and back up) a different file.
+        Path resolved = p.isAbsolute() ? p : layer.resolveSibling(p);
         try {
             return policy.validate(resolved);
         } catch (ImageRefusedException e) {

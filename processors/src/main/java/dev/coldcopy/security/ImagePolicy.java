@@ -59,7 +59,7 @@ public final class ImagePolicy {
         try {
             real = image.toRealPath();
         } catch (NoSuchFileException e) {
-            throw new ImageNotFoundException("image " + text + " does not exist");
+            throw missing(image);
         } catch (IOException e) {
             throw new ImageRefusedException("image " + text + " cannot be resolved: " + e.getMessage());
         }
@@ -72,6 +72,27 @@ public final class ImagePolicy {
             throw new ImageRefusedException("refused image " + text + ": not a regular file");
         }
         return real;
+    }
+
+    /**
+     * A path that does not resolve: "does not exist" only if its directory, resolved the way the kernel
+     * would (symlinks before ".."), lies inside the roots; otherwise it is refused for its place, so the
+     * answer neither says what exists outside the roots nor hides that the name points out of them.
+     */
+    private ImageRefusedException missing(Path image) {
+        Path parent = image.getParent();
+        if (parent != null) {
+            try {
+                Path realParent = parent.toRealPath();
+                if (roots.stream().noneMatch(realParent::startsWith)) {
+                    return new ImageRefusedException("refused image " + image + " (its directory resolves to " + realParent
+                            + "): outside the allowed roots " + roots);
+                }
+            } catch (IOException e) {
+                // the directory is missing too: nothing outside to point at
+            }
+        }
+        return new ImageNotFoundException("image " + image + " does not exist");
     }
 
     public Path validate(String image) {

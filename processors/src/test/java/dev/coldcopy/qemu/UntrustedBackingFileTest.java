@@ -157,4 +157,49 @@ class UntrustedBackingFileTest {
         assertThat(chain.layers()).extracting(ImageLayer::format).containsExactly("qcow2", "raw");
         assertThat(chain.virtualSize()).isEqualTo(4 << 20);
     }
+
+    /**
+     * {@code sub/dirlink/../secret.qcow2} where {@code dirlink} points outside: the kernel (and qemu) follow the
+     * link first, so the file read is {@code outside/deep/secret.qcow2}, not the {@code sub/secret.qcow2} a
+     * lexical clean-up of the name suggests. The decoy inside the root must not be what gets judged.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void dotDotAfterASymlinkedDirectoryIsJudgedWhereTheKernelGoes(boolean decoyPresent) throws Exception {
+        Path deeper = Files.createDirectories(outside.resolve("deep/deeper"));
+        Path secret = qcow2(outside.resolve("deep/secret.qcow2"), "4M");
+        Path sub = Files.createDirectories(dir.resolve("sub"));
+        if (decoyPresent) {
+            qcow2(sub.resolve("secret.qcow2"), "4M");
+        }
+        Files.createSymbolicLink(sub.resolve("dirlink"), deeper);
+        Path top = withBacking(sub.resolve("dotdot.qcow2"), "dirlink/../secret.qcow2", "qcow2");
+
+        assertThatThrownBy(() -> inspector.inspect(top)).isInstanceOf(ImageRefusedException.class)
+                .isNotInstanceOf(dev.coldcopy.security.ImageNotFoundException.class)
+                .hasMessageContaining("refused backing file 'dirlink/../secret.qcow2' of " + top.toRealPath())
+                .hasMessageContaining("resolves to " + secret.toRealPath())
+                .hasMessageContaining("outside the allowed roots");
+    }
+
+    /** The same trick when the real file outside does not exist: still "outside", never "does not exist". */
+    @Test
+    void aMissingFileBehindASymlinkedDirectoryIsRefusedAsOutside() throws Exception {
+        Path deeper = Files.createDirectories(outside.resolve("deep/deeper"));
+        Path sub = Files.createDirectories(dir.resolve("sub"));
+        Files.createSymbolicLink(sub.resolve("dirlink"), deeper);
+        Path top = withBacking(sub.resolve("dotdot.qcow2"), "dirlink/../missing.qcow2", "qcow2");
+
+        assertThatThrownBy(() -> inspector.inspect(top)).isInstanceOf(ImageRefusedException.class)
+                .isNotInstanceOf(dev.coldcopy.security.ImageNotFoundException.class)
+                .hasMessageContaining("outside the allowed roots").hasMessageNotContaining("does not exist");
+    }
+
+    @Test
+    void dotDotInsideTheRootsStillWorks() throws Exception {
+        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path sub = Files.createDirectories(dir.resolve("sub"));
+        Path top = withBacking(sub.resolve("top.qcow2"), "../base.qcow2", "qcow2");
+        assertThat(inspector.inspect(top).layers()).extracting(ImageLayer::path).containsExactly(top.toRealPath(), base.toRealPath());
+    }
 }

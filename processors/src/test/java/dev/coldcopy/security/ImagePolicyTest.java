@@ -119,4 +119,20 @@ class ImagePolicyTest {
         assertThatThrownBy(() -> BackupPlanner.plan(chain, "abc", java.util.Optional.of("x|y"), java.util.Optional.empty(),
                 java.time.Clock.systemUTC())).isInstanceOf(NameRefusedException.class).hasMessageContaining("'|'");
     }
+
+    /** {@code root/dirlink/../disk.qcow2} with {@code dirlink} pointing outside: judged where the kernel goes. */
+    @Test
+    void dotDotAfterASymlinkedDirectoryIsJudgedAfterTheLink() throws Exception {
+        Path deeper = Files.createDirectories(outside.resolve("deeper"));
+        Files.createSymbolicLink(root.resolve("dirlink"), deeper);
+        Files.writeString(root.resolve("disk.qcow2"), "decoy");
+        Files.writeString(outside.resolve("disk.qcow2"), "x");
+        ImagePolicy policy = new ImagePolicy(List.of(root));
+        assertThatThrownBy(() -> policy.validate(root.resolve("dirlink/../disk.qcow2"))).isInstanceOf(ImageRefusedException.class)
+                .hasMessageContaining("resolves to " + outside.toRealPath().resolve("disk.qcow2"))
+                .hasMessageContaining("outside the allowed roots");
+        assertThatThrownBy(() -> policy.validate(root.resolve("dirlink/../missing.qcow2"))).isInstanceOf(ImageRefusedException.class)
+                .isNotInstanceOf(ImageNotFoundException.class)
+                .hasMessageContaining("outside the allowed roots");
+    }
 }
