@@ -180,7 +180,8 @@ final class BackupCommand implements Callable<Integer> {
             if (eq <= 0 || eq == d.length() - 1) {
                 throw new IllegalArgumentException("--disk '" + d + "' must be TARGET=IMAGE, e.g. vda=/var/lib/libvirt/images/web.qcow2");
             }
-            specs.add(new DiskSpec(Names.target(d.substring(0, eq)), Path.of(d.substring(eq + 1)).toAbsolutePath().normalize()));
+            // not normalize()d: "dirlink/../x" is for the kernel to resolve (symlink first), as the VM would
+            specs.add(new DiskSpec(Names.target(d.substring(0, eq)), Path.of(d.substring(eq + 1)).toAbsolutePath()));
         }
         if (specs.stream().map(DiskSpec::target).distinct().count() < specs.size()) {
             throw new IllegalArgumentException("--disk: a target appears twice");
