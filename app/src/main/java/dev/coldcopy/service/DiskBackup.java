@@ -115,7 +115,15 @@ public final class DiskBackup implements AutoCloseable {
                 .flatMap(m -> Optional.ofNullable(m.header().checkpointCreated()).map(cp -> new PreviousBackup(cp, m.virtualSize())));
         plan = BackupPlanner.plan(chain, repository.id(), job.event().checkpoint(), previous, Clock.systemUTC());
         LOG.info("{}: plan {} ({})", label, plan.kind().label(), plan.reason());
-        Set<String> stillNeeded = checkpointsOtherDisksNeed(chain);
+        Set<String> stillNeeded = new HashSet<>(checkpointsOtherDisksNeed(chain));
+        if (plan.kind() == BackupKind.DELTA) {
+            // a delta is a side branch: the next normal backup of this disk still builds on the checkpoint of the
+            // latest full/incremental (the parent found above), so the delta must not rotate it away
+            previous.map(PreviousBackup::checkpointName).ifPresent(cp -> {
+                stillNeeded.add(cp);
+                LOG.info("{}: keeping checkpoint {}: the next incremental of this disk builds on it", label, cp);
+            });
+        }
         synchronized (this) {
             checkNotAborted();
             try {

@@ -7,7 +7,7 @@ public enum BackupKind {
     /** The blocks changed since the checkpoint this repository's previous backup created. */
     INCREMENTAL,
     /**
-     * The blocks changed since a checkpoint coldcopy did not create for this repository (e.g. a libvirt
+     * The blocks changed since a checkpoint other than the one this disk's latest backup here created (e.g. a libvirt
      * checkpoint named in the event): the repository has no snapshot at that point and stores it as a delta.
      */
     DELTA;

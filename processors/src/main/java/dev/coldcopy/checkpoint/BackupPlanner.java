@@ -60,12 +60,22 @@ public final class BackupPlanner {
                     + " bytes, the previous backup saw " + previous.get().virtualSize() + " bytes");
         }
         List<String> where = validation.layers().stream().map(l -> l.path().getFileName().toString()).toList();
-        String reason = kind.label() + " from " + base + (kind == BackupKind.DELTA
-                ? " (a checkpoint coldcopy did not create for this repository)" : "")
+        String reason = kind.label() + " from " + base + (kind == BackupKind.DELTA ? " (" + whoseCheckpoint(base, repositoryId) + ")" : "")
                 + " merged over " + where.size() + (where.size() == 1 ? " layer " : " layers ") + where;
         long granularity = chain.top().bitmap(base).map(Bitmap::granularity).orElse(0L);
         return new BackupPlan(kind, Optional.of(base), validation.layers(), granularity, reason, next, repositoryId,
                 chain.virtualSize());
+    }
+
+    /** Why a named checkpoint gives a delta: it is not the one this disk's latest backup here created. */
+    static String whoseCheckpoint(String base, String repositoryId) {
+        if (CheckpointNames.belongsTo(base, repositoryId)) {
+            return "a coldcopy checkpoint of this repository, but not the one this disk's latest backup created";
+        }
+        if (CheckpointNames.isColdcopy(base)) {
+            return "a coldcopy checkpoint of another repository";
+        }
+        return "a checkpoint coldcopy did not create";
     }
 
     private static BackupPlan full(BackingChain chain, String repositoryId, Optional<String> next, String why) {

@@ -66,6 +66,7 @@ class BackupPlannerTest {
         BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-7"), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
         assertThat(plan.kind()).isEqualTo(BackupKind.DELTA);
         assertThat(plan.baseBitmap()).contains("libvirt-7");
+        assertThat(plan.reason()).startsWith("delta from libvirt-7 (a checkpoint coldcopy did not create) merged over 1 layer");
         BackupPlan same = BackupPlanner.plan(chain, "r1", Optional.of(PREV), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
         assertThat(same.kind()).isEqualTo(BackupKind.INCREMENTAL);
         BackupPlan noPrevious = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-7"), Optional.empty(), CLOCK);
@@ -74,6 +75,20 @@ class BackupPlannerTest {
         assertThat(missing.kind()).isEqualTo(BackupKind.FULL);
         assertThat(missing.reason()).isEqualTo("full: checkpoint libvirt-9 named in the event cannot be used: bitmap libvirt-9 "
                 + "is missing from the top image /img/top");
+    }
+
+    /** Another VM's checkpoint on the same image is coldcopy's, of this repository: the reason must not deny that. */
+    @Test
+    void aDeltaReasonSaysWhoseCheckpointItIs() {
+        String otherVms = "coldcopy.r1.20261125T100000000Z";
+        String otherRepo = "coldcopy.r2.20261125T100000000Z";
+        BackingChain chain = new BackingChain(List.of(layer("top", ok(otherVms), ok(otherRepo), ok(PREV))));
+        Optional<PreviousBackup> previous = Optional.of(new PreviousBackup(PREV, SIZE));
+        assertThat(BackupPlanner.plan(chain, "r1", Optional.of(otherVms), previous, CLOCK).reason())
+                .startsWith("delta from " + otherVms + " (a coldcopy checkpoint of this repository, but not the one this disk's "
+                        + "latest backup created)");
+        assertThat(BackupPlanner.plan(chain, "r1", Optional.of(otherRepo), previous, CLOCK).reason())
+                .startsWith("delta from " + otherRepo + " (a coldcopy checkpoint of another repository)");
     }
 
     @Test
