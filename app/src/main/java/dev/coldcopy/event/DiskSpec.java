@@ -1,7 +1,9 @@
 package dev.coldcopy.event;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,29 +12,46 @@ import java.util.Map;
 public record DiskSpec(String target, Path image) {
 
     /**
-     * Refuses two entries for one image file, also when they reach it through different paths or symlinks:
-     * each target's backup would treat the other's checkpoint as obsolete, and both would read one disk.
-     * A path that does not resolve (missing, unreadable) is compared as written; the image policy refuses it later.
+     * Refuses two entries for one image file, also when they reach it through different paths, symlinks or
+     * hard links (same device and inode): each target's backup would treat the other's checkpoint as obsolete,
+     * and both would read one disk. A path that does not resolve (missing, unreadable) is compared as written;
+     * the image policy refuses it later.
      */
     public static List<DiskSpec> requireDistinctImages(List<DiskSpec> disks) {
-        Map<Path, DiskSpec> seen = new HashMap<>();
+        Map<Path, DiskSpec> byPath = new HashMap<>();
+        Map<Object, DiskSpec> byFile = new HashMap<>();
         for (DiskSpec d : disks) {
             Path real = realPath(d.image());
-            DiskSpec first = seen.putIfAbsent(real, d);
+            DiskSpec first = byPath.putIfAbsent(real, d);
             if (first != null) {
                 throw new BadEventException("disks '" + first.target() + "' and '" + d.target() + "' are the same image "
                         + real + (real.equals(d.image()) && real.equals(first.image()) ? "" : " (" + first.image() + ", "
                         + d.image() + ")") + ": a disk can be backed up once per event");
             }
+            Object fileKey = fileKey(real);
+            DiskSpec linked = fileKey == null ? null : byFile.putIfAbsent(fileKey, d);
+            if (linked != null) {
+                throw new BadEventException("disks '" + linked.target() + "' and '" + d.target() + "' are the same image: "
+                        + linked.image() + " and " + d.image() + " are hard links to one file: a disk can be backed up once per event");
+            }
         }
         return disks;
+    }
+
+    /** Device and inode; null where the file system has none or the file cannot be read. */
+    private static Object fileKey(Path real) {
+        try {
+            return Files.readAttributes(real, BasicFileAttributes.class).fileKey();
+        } catch (IOException | SecurityException e) {
+            return null;
+        }
     }
 
     private static Path realPath(Path image) {
         try {
             return image.toRealPath();
         } catch (IOException | SecurityException e) {
-            return image.toAbsolutePath().normalize();
+            return image.toAbsolutePath();
         }
     }
 }

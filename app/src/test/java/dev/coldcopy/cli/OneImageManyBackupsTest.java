@@ -121,4 +121,36 @@ class OneImageManyBackupsTest {
         assertThat(BackupInterruptTest.bitmaps(disk)).isEqualTo(before);
         assertThat(Files.exists(dir.resolve("repo"))).isFalse();
     }
+
+    @Test
+    void oneImageUnderTwoHardLinksIsRefusedBeforeAnythingHappens() throws Exception {
+        Path link = Files.createLink(images.resolve("hardlink.qcow2"), disk);
+        List<String> before = BackupInterruptTest.bitmaps(disk);
+        CliRun twice = backup("web", "vda=" + disk, "vdb=" + link);
+        assertThat(twice.exit()).isEqualTo(1);
+        assertThat(twice.err().strip()).isEqualTo("coldcopy backup: disks 'vda' and 'vdb' are the same image: " + disk + " and "
+                + link + " are hard links to one file: a disk can be backed up once per event");
+        assertThat(BackupInterruptTest.bitmaps(disk)).isEqualTo(before);
+        assertThat(Files.exists(dir.resolve("repo"))).isFalse();
+    }
+
+    @Test
+    void twoBackupsThroughTwoHardLinksAtOnceTakeTurns() throws Exception {
+        Path link = Files.createLink(images.resolve("hardlink.qcow2"), disk);
+        assertThat(backup("web", "vda=" + disk).exit()).isZero();
+        ServiceHarness.writeRandom(disk, 8 * MIB, (int) (32 * MIB), 2, dir); // seconds of zstd -19: the first still reads
+
+        CompletableFuture<CliRun> one = CompletableFuture.supplyAsync(() -> backup("web", "vda=" + disk));
+        CompletableFuture<CliRun> two = CompletableFuture.supplyAsync(() -> backup("web", "vda=" + link));
+        for (CliRun run : List.of(one.get(), two.get())) {
+            assertThat(run.exit()).as(run.err()).isZero();
+            assertThat(run.out()).matches("web/vda \\S+ incremental .*\\R");
+        }
+        List<JsonNode> s = snapshots();
+        assertThat(s).hasSize(3);
+        assertThat(s.get(1).path("checkpointUsed").asText()).isEqualTo(s.get(0).path("checkpointCreated").asText());
+        assertThat(s.get(2).path("checkpointUsed").asText()).isEqualTo(s.get(1).path("checkpointCreated").asText());
+        assertThat(coldcopyBitmaps()).containsExactly(s.get(2).path("checkpointCreated").asText());
+        assertLatestRestoresIdentical("web");
+    }
 }

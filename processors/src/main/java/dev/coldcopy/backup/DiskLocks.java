@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -19,7 +20,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * One backup per disk at a time, different disks in parallel. Keyed by the top image's real path. Two
+ * One backup per disk at a time, different disks in parallel. Keyed by the top image's file identity (device
+ * and inode), so two hard links to one image are one disk; by its path when the file system has no such
+ * identity or the image cannot be read. Two
  * levels: a per-path semaphore inside this JVM (not reentrant: a second request from the same thread is
  * refused too), and, when a lock directory is given, an OS file lock there so a CLI backup and the service
  * on the same host exclude each other as well. A request waits up to its timeout, then gets a
@@ -30,7 +33,7 @@ public final class DiskLocks {
     private record Holder(Semaphore semaphore, Map<String, String> info) {
     }
 
-    private static final Map<Path, Holder> IN_PROCESS = new ConcurrentHashMap<>();
+    private static final Map<String, Holder> IN_PROCESS = new ConcurrentHashMap<>();
 
     private final Path lockDir;
 
@@ -46,7 +49,8 @@ public final class DiskLocks {
 
     public DiskLock lock(Path image, Duration timeout) {
         Path key = image.toAbsolutePath().normalize();
-        Holder holder = IN_PROCESS.computeIfAbsent(key, k -> new Holder(new Semaphore(1), new ConcurrentHashMap<>()));
+        String identity = identity(key);
+        Holder holder = IN_PROCESS.computeIfAbsent(identity, k -> new Holder(new Semaphore(1), new ConcurrentHashMap<>()));
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             if (!holder.semaphore().tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
@@ -64,7 +68,7 @@ public final class DiskLocks {
         FileChannel channel = null;
         try {
             Files.createDirectories(lockDir);
-            Path file = lockDir.resolve(hash(key) + ".lock");
+            Path file = lockDir.resolve(hash(identity) + ".lock");
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
             while (true) {
                 FileLock fileLock = channel.tryLock();
@@ -106,10 +110,23 @@ public final class DiskLocks {
         }
     }
 
-    private static String hash(Path key) {
+    /** Device and inode as the JDK reports them ("(dev=..,ino=..)"), else the path. */
+    static String identity(Path image) {
+        try {
+            Object fileKey = Files.readAttributes(image, BasicFileAttributes.class).fileKey();
+            if (fileKey != null) {
+                return "file " + fileKey;
+            }
+        } catch (IOException | SecurityException e) {
+            // not readable: the path is all there is to go by (the backup will fail on it anyway)
+        }
+        return "path " + image;
+    }
+
+    private static String hash(String identity) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(key.toString().getBytes(StandardCharsets.UTF_8)), 0, 12);
+                    .digest(identity.getBytes(StandardCharsets.UTF_8)), 0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

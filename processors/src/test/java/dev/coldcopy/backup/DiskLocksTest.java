@@ -84,4 +84,22 @@ class DiskLocksTest {
             assertThat(a.export().pid()).isNotEqualTo(b.export().pid());
         }
     }
+
+    /** One file under two hard links is one disk: in this process and, through the lock file, across processes. */
+    @Test
+    void twoHardLinksToOneImageAreOneDisk() throws Exception {
+        Path link = Files.createLink(disk1.resolveSibling("vm1-vda-link.qcow2"), disk1);
+        Path lockDir = dir.resolve("locks");
+        DiskLocks locks = new DiskLocks(lockDir);
+        try (DiskLock first = locks.lock(disk1, Duration.ofSeconds(1))) {
+            assertThatThrownBy(() -> locks.lock(link, Duration.ofMillis(200))).isInstanceOf(DiskBusyException.class)
+                    .hasMessageStartingWith("disk " + link + " is busy");
+        }
+        try (DiskLock second = locks.lock(link, Duration.ofSeconds(1))) {
+            assertThat(second.image()).isEqualTo(link);
+        }
+        try (var files = Files.list(lockDir)) {
+            assertThat(files.toList()).as("one lock file for both names").hasSize(1);
+        }
+    }
 }
