@@ -8,6 +8,7 @@ import dev.coldcopy.service.BackupEngineHolder;
 import dev.coldcopy.service.BackupProgress;
 import dev.coldcopy.service.BackupResult;
 import dev.coldcopy.service.ColdcopyMain;
+import dev.coldcopy.service.DiskResults;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,6 +19,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.main.Main;
 import picocli.CommandLine.Command;
@@ -103,13 +105,19 @@ final class BackupCommand implements Callable<Integer> {
             engine(camel).progress(System.console() != null ? BackupProgress.terminalBar(System.err)
                             : BackupProgress.logLines(java.time.Duration.ofSeconds(2)));
             ProducerTemplate producer = camel.createProducerTemplate();
-            List<BackupResult> results;
-            try {
-                @SuppressWarnings("unchecked")
-                List<BackupResult> done = producer.requestBodyAndHeader("direct:backup-vm", event,
-                        dev.coldcopy.service.ColdcopyHeaders.EVENT_ID, event.id(), List.class);
-                results = done;
-            } catch (RuntimeException e) {
+            // send, not request: a failed event still carries the results of the disks that did commit, and
+            // those snapshots exist, so their lines are printed whatever happened to the others
+            Exchange done = producer.send("direct:backup-vm", exchange -> {
+                exchange.getMessage().setBody(event);
+                exchange.getMessage().setHeader(dev.coldcopy.service.ColdcopyHeaders.EVENT_ID, event.id());
+            });
+            @SuppressWarnings("unchecked")
+            List<BackupResult> recorded = done.getProperty(DiskResults.RESULTS, List.class);
+            List<BackupResult> results = recorded != null ? recorded : List.of();
+            results.stream().filter(r -> "ok".equals(r.outcome())).forEach(r -> spec.commandLine().getOut().println(r.line()));
+            spec.commandLine().getOut().flush();
+            Exception e = done.getException();
+            if (e != null) {
                 String reason = dev.coldcopy.service.Reasons.oneLine(e);
                 String hinted = withAllowRootHint(reason);
                 if (hinted.equals(reason)) {
@@ -117,7 +125,6 @@ final class BackupCommand implements Callable<Integer> {
                 }
                 throw new IllegalArgumentException(hinted, e);
             }
-            results.forEach(r -> spec.commandLine().getOut().println(r.line()));
             List<String> failed = results.stream().filter(r -> !"ok".equals(r.outcome())).map(r -> withAllowRootHint(r.reason())).toList();
             if (!failed.isEmpty()) {
                 spec.commandLine().getErr().println("coldcopy backup: " + String.join("; ", failed));

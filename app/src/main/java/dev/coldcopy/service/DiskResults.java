@@ -12,15 +12,17 @@ import org.apache.camel.Exchange;
  */
 public final class DiskResults implements AggregationStrategy {
     static final String FAILURES = "coldcopyDiskFailures";
+    /** The exchange property holding every disk's {@link BackupResult}, also when the event failed. */
+    public static final String RESULTS = "coldcopyResults";
 
     @Override
     @SuppressWarnings("unchecked")
     public Exchange aggregate(Exchange oldExchange, Exchange newExchange) {
         Exchange into = oldExchange == null ? newExchange : oldExchange;
-        List<BackupResult> results = into.getProperty("coldcopyResults", List.class);
+        List<BackupResult> results = into.getProperty(RESULTS, List.class);
         if (results == null) {
             results = new ArrayList<>();
-            into.setProperty("coldcopyResults", results);
+            into.setProperty(RESULTS, results);
         }
         BackupResult result = newExchange.getProperty(BackupProcessors.RESULT, BackupResult.class);
         if (result != null) {
@@ -45,7 +47,7 @@ public final class DiskResults implements AggregationStrategy {
     public static org.apache.camel.Processor raiseFailures() {
         return exchange -> {
             @SuppressWarnings("unchecked")
-            List<BackupResult> results = exchange.getProperty("coldcopyResults", List.class);
+            List<BackupResult> results = exchange.getProperty(RESULTS, List.class);
             exchange.getMessage().setBody(results);
             @SuppressWarnings("unchecked")
             List<Exception> failures = exchange.getProperty(FAILURES, List.class);
