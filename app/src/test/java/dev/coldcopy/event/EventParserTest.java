@@ -49,6 +49,17 @@ class EventParserTest {
     }
 
     @Test
+    void oneImageUnderTwoHardLinksIsRefused(@TempDir Path dir) throws Exception {
+        Path image = java.nio.file.Files.createFile(dir.resolve("web.qcow2"));
+        Path link = java.nio.file.Files.createLink(dir.resolve("hardlink.qcow2"), image);
+        String event = "{\"event\":\"stopped\",\"vm\":\"web\",\"disks\":[{\"target\":\"vda\",\"image\":\"" + image
+                + "\"},{\"target\":\"vdb\",\"image\":\"" + link + "\"}]}";
+        assertThatThrownBy(() -> parser.parse(event)).isInstanceOf(BadEventException.class)
+                .hasMessage("disks 'vda' and 'vdb' are the same image: " + image + " and " + link
+                        + " are hard links to one file: a disk can be backed up once per event");
+    }
+
+    @Test
     void onlyTheSendersIdMarksARedelivery() {
         String json = "{\"event\":\"stopped\",\"vm\":\"a\",\"disks\":[{\"target\":\"vda\",\"image\":\"/x.qcow2\"}]}";
         assertThat(parser.parse(json).id()).isNotEqualTo(parser.parse(json).id());
