@@ -26,6 +26,22 @@ public interface RepositoryBackend extends AutoCloseable {
     default void flush() throws IOException {
     }
 
+    /**
+     * Creates an object only if there is none under the key: of any number of processes calling this at
+     * once, exactly one creates it and the others get false (and then read the winner's object). This is
+     * how a repository's config comes into being. The default only looks first, which is NOT atomic:
+     * every real backend overrides it.
+     *
+     * @return true if this call created the object, false if one existed (or another caller won)
+     */
+    default boolean createExclusive(String key, byte[] data) throws IOException {
+        if (exists(key)) {
+            return false;
+        }
+        put(key, data);
+        return true;
+    }
+
     /** @throws dev.coldcopy.repository.ObjectNotFoundException if there is no such object */
     byte[] get(String key) throws IOException;
 
