@@ -25,6 +25,15 @@ final class RepositoryOptionsMixin {
     Path knownHosts;
 
     Repository open() throws IOException {
+        return Repository.open(RepositoryUri.parse(repository), options().build());
+    }
+
+    /** creates the repository (encrypted when --key-file is given); fails if one exists */
+    Repository init() throws IOException {
+        return Repository.init(RepositoryUri.parse(repository), options().build());
+    }
+
+    private RepositoryOptions.Builder options() {
         RepositoryOptions.Builder options = RepositoryOptions.builder();
         if (keyFile != null) {
             options.keyFile(keyFile);
@@ -35,6 +44,6 @@ final class RepositoryOptionsMixin {
         if (knownHosts != null) {
             options.sftpKnownHostsFile(knownHosts);
         }
-        return Repository.open(RepositoryUri.parse(repository), options.build());
+        return options;
     }
 }

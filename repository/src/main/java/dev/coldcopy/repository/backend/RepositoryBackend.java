@@ -52,7 +52,7 @@ public interface RepositoryBackend extends AutoCloseable {
     void delete(String key) throws IOException;
 
     /**
-     * The Camel endpoint URI this backend writes to, usable in a route ({@code to:} / {@code toD:}) with
+     * The Camel endpoint URI this backend writes to, usable in a route of the repository's CamelContext ({@code to:} / {@code toD:}) with
      * the object's key in header {@link #keyHeader()}. It may hold credentials as RAW(...) values: print
      * {@link dev.coldcopy.repository.RepositoryUri#redact(String)} of it, never the URI itself.
      */
