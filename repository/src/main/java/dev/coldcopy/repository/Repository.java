@@ -95,10 +95,50 @@ public final class Repository implements AutoCloseable {
                 return create(uri, options, true);
             }
             RepositoryProbe.once(backend);
-            return opened(uri, options, backend, own, json);
+            return opened(uri, options, backend, own, settled(backend, json));
         } catch (IOException | RuntimeException e) {
             closeQuietly(backend, own);
             throw e;
+        }
+    }
+
+    /**
+     * A config created moments ago on a store where creation is not atomic may still be replaced by a
+     * concurrent creator's: read it again after the backend's settle time until two reads agree.
+     */
+    private static byte[] settled(RepositoryBackend backend, byte[] json) throws IOException {
+        java.time.Duration settle = backend.creationSettleTime();
+        if (settle.isZero()) {
+            return json;
+        }
+        byte[] current = json;
+        for (int i = 0; i < 10; i++) {
+            RepositoryConfig c = RepositoryConfig.parse(current, backend.describe());
+            java.time.Instant created;
+            try {
+                created = java.time.Instant.parse(c.created);
+            } catch (RuntimeException e) {
+                return current;
+            }
+            if (created.isBefore(java.time.Instant.now().minus(settle.multipliedBy(4)).minusSeconds(10))) {
+                return current;
+            }
+            sleep(settle);
+            byte[] again = backend.get(RepositoryConfig.KEY);
+            if (java.util.Arrays.equals(again, current)) {
+                return current;
+            }
+            current = again;
+        }
+        return current;
+    }
+
+    private static void sleep(java.time.Duration d) throws RepositoryException {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RepositoryException("interrupted");
         }
     }
 
@@ -125,7 +165,7 @@ public final class Repository implements AutoCloseable {
             if (!adopt) {
                 throw new RepositoryException("a repository already exists at " + uri);
             }
-            Repository adopted = opened(uri, options, backend, own, readWinner(backend, uri));
+            Repository adopted = opened(uri, options, backend, own, settled(backend, readWinner(backend, uri)));
             LOG.info("adopted repository {} at {}, created by another process at the same time", adopted.id(), uri);
             return adopted;
         } catch (IOException | RuntimeException e) {

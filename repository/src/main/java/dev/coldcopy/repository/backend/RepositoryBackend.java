@@ -42,6 +42,15 @@ public interface RepositoryBackend extends AutoCloseable {
         return true;
     }
 
+    /**
+     * How long after its creation an object made by {@link #createExclusive} may still be replaced by a
+     * concurrent creator's (zero where creation is atomic). A config younger than this is read again
+     * after this long before it is trusted.
+     */
+    default java.time.Duration creationSettleTime() {
+        return java.time.Duration.ZERO;
+    }
+
     /** @throws dev.coldcopy.repository.ObjectNotFoundException if there is no such object */
     byte[] get(String key) throws IOException;
 

@@ -62,8 +62,7 @@ public final class RepositoryProbe {
                 throw refused(backend, "a test object of " + body.length + " bytes reads back as " + back.length
                         + " different bytes: " + cause(back));
             }
-            List<String> listed = backend.list(PREFIX);
-            if (!listed.contains(key)) {
+            if (!listed(backend, key)) {
                 throw refused(backend, "a test object it stored is missing from its listing of " + PREFIX);
             }
         } finally {
@@ -73,6 +72,36 @@ public final class RepositoryProbe {
                 // the refusal (or success) matters more than a leftover probe object
             }
         }
+    }
+
+    /**
+     * Whether the key shows in a listing of the probe prefix. Other processes probing the same store at
+     * the same moment delete their probe objects while the listing walks: a listing that trips over one
+     * of those is tried again.
+     */
+    private static boolean listed(RepositoryBackend backend, String key) throws IOException {
+        IOException failure = null;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            try {
+                List<String> listed = backend.list(PREFIX);
+                if (listed.contains(key)) {
+                    return true;
+                }
+                failure = null;
+            } catch (IOException | java.io.UncheckedIOException e) {
+                failure = e instanceof IOException io ? io : ((java.io.UncheckedIOException) e).getCause();
+            }
+            try {
+                Thread.sleep(50L << attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RepositoryException("interrupted while listing " + PREFIX + " in " + backend.describe());
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return false;
     }
 
     /** the likely cause of a mangled read-back, for the one-line reason */

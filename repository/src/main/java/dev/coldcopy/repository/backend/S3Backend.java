@@ -189,6 +189,7 @@ public final class S3Backend implements RepositoryBackend {
     private void putMultipart(String key, byte[] data) throws IOException {
         long partSize = settings.partSizeFor(data.length);
         String upload = null;
+        String step = "starting";
         try {
             upload = s3.createMultipartUpload(CreateMultipartUploadRequest.builder().bucket(bucket).key(prefix + key).build()).uploadId();
             List<CompletedPart> parts = new ArrayList<>();
@@ -197,16 +198,18 @@ public final class S3Backend implements RepositoryBackend {
                 int len = (int) Math.min(partSize, data.length - off);
                 byte[] md5 = StoredDigest.md5(data, (int) off, len);
                 int number = parts.size() + 1;
+                step = "uploading part " + number + " of";
                 UploadPartResponse r = s3.uploadPart(UploadPartRequest.builder().bucket(bucket).key(prefix + key)
                                 .uploadId(upload).partNumber(number).contentLength((long) len)
                                 .contentMD5(Base64.getEncoder().encodeToString(md5)).build(),
-                        RequestBody.fromByteBuffer(ByteBuffer.wrap(data, (int) off, len)));
+                        RequestBody.fromRemainingByteBuffer(ByteBuffer.wrap(data, (int) off, len)));
                 if (settings.verify() == S3Settings.Verify.ETAG) {
                     StoredDigest.checkETag(key + " part " + number, description, r.eTag(), md5);
                 }
                 md5s.add(md5);
                 parts.add(CompletedPart.builder().partNumber(number).eTag(r.eTag()).build());
             }
+            step = "completing";
             CompleteMultipartUploadResponse done = s3.completeMultipartUpload(CompleteMultipartUploadRequest.builder()
                     .bucket(bucket).key(prefix + key).uploadId(upload)
                     .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()).build());
@@ -216,7 +219,7 @@ public final class S3Backend implements RepositoryBackend {
             }
             delivery.count();
         } catch (SdkException e) {
-            throw failure("storing " + key + " in parts", e);
+            throw failure(step + " the multipart upload of " + key, e);
         } finally {
             if (upload != null) {
                 try {
@@ -231,15 +234,17 @@ public final class S3Backend implements RepositoryBackend {
     /**
      * With conditional writes ({@code If-None-Match: *}, which AWS S3, MinIO, R2 and others honour), the
      * store decides who creates the object. A store that ignores the condition (found out once, with a
-     * probe object) gets: look, write, wait for concurrent writers to land, read back; the caller adopts
-     * whatever config the read-back shows, and checks again before its first commit.
+     * probe object) gets: look, write, look again. Outside AWS a store may also check the condition and
+     * write without a lock between them, so there every creator then waits for concurrent writes to land
+     * and reads back: only the one whose object is there has created it; the others adopt that one (and
+     * the repository re-reads its config before the first commit, in case a write landed later still).
      */
     @Override
     public boolean createExclusive(String key, byte[] data) throws IOException {
         if (conditionalWrites()) {
             try {
                 putIfAbsent(key, data);
-                return true;
+                delivery.count();
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 409) {
                     return false; // 409: another conditional write of the key was in flight; it wins
@@ -248,11 +253,15 @@ public final class S3Backend implements RepositoryBackend {
             } catch (SdkException e) {
                 throw failure("creating " + key, e);
             }
+            if (settings.aws()) {
+                return true;
+            }
+        } else {
+            if (exists(key)) {
+                return false;
+            }
+            put(key, data);
         }
-        if (exists(key)) {
-            return false;
-        }
-        put(key, data);
         try {
             Thread.sleep(SETTLE.toMillis());
         } catch (InterruptedException e) {
@@ -260,6 +269,11 @@ public final class S3Backend implements RepositoryBackend {
             throw new RepositoryException("interrupted while creating " + key + " in " + description);
         }
         return Arrays.equals(get(key), data);
+    }
+
+    @Override
+    public Duration creationSettleTime() {
+        return settings.aws() ? Duration.ZERO : SETTLE;
     }
 
     private void putIfAbsent(String key, byte[] data) {
