@@ -152,8 +152,7 @@ class ConcurrentFirstBackupProcessesTest {
             case "file" -> "file:" + round.resolve("repo");
             case "s3proxy" -> s3proxy.repositoryUri("fleet", name).raw();
             case "s3mock" -> s3mock.repositoryUri("fleet", name).raw();
-            case "sftp" -> sftp.repositoryUri("srv/fleet/" + name).raw()
-                    + "?privateKeyFile=" + sftp.privateKeyFile() + "&knownHostsFile=" + sftp.knownHostsFile();
+            case "sftp" -> sftp.repositoryUri("srv/fleet/" + name).raw();
             default -> throw new IllegalArgumentException(backend);
         };
     }
@@ -164,6 +163,10 @@ class ConcurrentFirstBackupProcessesTest {
         if (encrypted) {
             o.add("--key-file");
             o.add(key.toString());
+        }
+        if (backend.equals("sftp")) {
+            o.add("-Dcoldcopy.repository.sftp.private-key-file=" + sftp.privateKeyFile());
+            o.add("-Dcoldcopy.repository.sftp.known-hosts-file=" + sftp.knownHostsFile());
         }
         Map<String, String> creds = credentials(backend);
         if (!creds.isEmpty()) {
@@ -179,6 +182,9 @@ class ConcurrentFirstBackupProcessesTest {
         if (encrypted) {
             o.add("--key-file");
             o.add(key.toString());
+        }
+        if (backend.equals("sftp")) {
+            o.addAll(List.of("--sftp-key", sftp.privateKeyFile().toString(), "--known-hosts", sftp.knownHostsFile().toString()));
         }
         return o;
     }
