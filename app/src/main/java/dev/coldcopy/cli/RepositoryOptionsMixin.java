@@ -12,7 +12,8 @@ final class RepositoryOptionsMixin {
 
     @Option(names = "--repo", required = true, paramLabel = "URI",
             description = {"Repository: file:/path, s3://bucket/prefix?region=..&endpoint=..,",
-                "sftp://user@host:port/path. S3 credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile."})
+                "sftp://user@host:port/path. S3 credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile;",
+                "S3 client settings as URI parameters: checksum, pathStyle, chunkedEncoding, verify (README: S3 stores)."})
     String repository;
 
     @Option(names = "--key-file", paramLabel = "FILE", description = "Key file of an encrypted repository.")
