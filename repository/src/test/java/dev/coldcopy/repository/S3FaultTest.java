@@ -54,7 +54,7 @@ class S3FaultTest {
                 SnapshotWriter w = repo.newSnapshot(header, Optional.empty());
                 w.putData(0, java.util.Arrays.copyOfRange(content, 0, (int) (20 * MIB)), (int) (20 * MIB));
                 w.awaitStored();
-                storedBeforeOutage = repo.backend().putCount() - 1; // minus the config object
+                storedBeforeOutage = repo.backend().putCount() - 2; // minus the config object and the store probe
                 assertThat(storedBeforeOutage).isEqualTo(5);
                 s3.stop();
                 assertThatThrownBy(() -> {

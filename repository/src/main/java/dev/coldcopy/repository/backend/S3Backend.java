@@ -305,7 +305,11 @@ public final class S3Backend implements RepositoryBackend {
             } catch (SdkException e) {
                 throw failure("probing conditional writes", e);
             } finally {
-                delete(probe);
+                try {
+                    delete(probe);
+                } catch (IOException e) {
+                    LOG.debug("removing the probe {} failed: {}", probe, e.getMessage()); // the probe's own outcome matters more
+                }
             }
             LOG.debug("{} {} conditional writes", description, conditionalWrites ? "honours" : "does not honour");
         }
