@@ -3,6 +3,8 @@ package dev.coldcopy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.repository.RepositoryKeys;
+import dev.coldcopy.repository.testing.ManglingProxy;
+import dev.coldcopy.repository.testing.S3ProxyServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -54,6 +56,22 @@ class InitAndKeyCommandsTest {
         CliRun noKey = CliRun.coldcopy("snapshots", "--repo", repo);
         assertThat(noKey.exit()).isEqualTo(1);
         assertThat(noKey.err()).contains("encrypted");
+    }
+
+    @Test
+    void initRefusesAStoreThatDoesNotKeepWhatItIsSent() throws Exception {
+        try (S3ProxyServer s3 = S3ProxyServer.start(Files.createDirectories(dir.resolve("s3")), false);
+             ManglingProxy proxy = new ManglingProxy(s3.port(), ManglingProxy.Damage.FLIP_BYTE_AND_DROP_MD5, p -> true)) {
+            s3.createBucket("backups");
+            String repo = "s3://backups/vms?endpoint=" + proxy.endpoint() + "&region=us-east-1&accessKey=a&secretKey=b";
+            CliRun init = CliRun.coldcopy("init", "--repo", repo);
+            assertThat(init.exit()).isEqualTo(1);
+            assertThat(init.err().strip()).startsWith("coldcopy init: refusing s3://backups/vms")
+                    .contains("did not keep what was sent").doesNotContain("\n").doesNotContain("secretKey=b");
+            try (var files = Files.walk(s3.bucketDir("backups"))) {
+                assertThat(files.filter(Files::isRegularFile)).as("no config, no probe left").isEmpty();
+            }
+        }
     }
 
     @Test

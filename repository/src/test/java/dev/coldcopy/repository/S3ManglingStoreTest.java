@@ -61,7 +61,7 @@ class S3ManglingStoreTest {
             assertThatThrownBy(() -> Repository.init(uri(proxy, "flip", ""), options()))
                     .isInstanceOf(RepositoryException.class)
                     .satisfies(e -> assertThat(e.getMessage()).startsWith("refusing s3://backups/flip")
-                            .contains("could not be written").doesNotContain("\n"));
+                            .contains("writing a test object failed").doesNotContain("\n"));
             assertThat(proxy.damaged()).isPositive();
         }
         assertThat(objects("flip")).as("no config, no probe left").isEmpty();

@@ -49,7 +49,7 @@ public final class RepositoryProbe {
             try {
                 backend.put(key, body);
             } catch (RepositoryException e) {
-                throw refused(backend, "a test object could not be written: " + e.getMessage(), e);
+                throw refused(backend, "writing a test object failed: " + e.getMessage(), e);
             }
             backend.flush();
             byte[] back;
