@@ -204,11 +204,20 @@ public final class SftpBackend implements RepositoryBackend {
                 } catch (SftpException e) {
                     return false; // another process holds the lock: it creates the object
                 }
-                if (exists(c, key)) {
-                    return false;
+                try {
+                    if (exists(c, key)) {
+                        return false;
+                    }
+                    c.rename(path(temp), path(key));
+                    return true;
+                } finally {
+                    // once the object is there the lock is not needed: a later creator finds the object
+                    try {
+                        c.rmdir(path(key + ".lock"));
+                    } catch (SftpException e) {
+                        // left behind; harmless (the object exists)
+                    }
                 }
-                c.rename(path(temp), path(key));
-                return true;
             } finally {
                 try {
                     c.rm(path(temp));
