@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
  * snapshots/VM/DISK/20261125T203627123Z-3fa1c2   manifests (VM and DISK URL-encoded)
  * summaries/VM/DISK/20261125T203627123Z-3fa1c2   a summary of each manifest, for fast listing
  * locks/shared-...  locks/exclusive-...    lock objects of running backups and prunes
+ * probes/...                               a writer's test object on first use (deleted at once)
  * </pre>
  *
  * Thread-safe. Close it to release the backend (and the CamelContext it started, if none was given).
