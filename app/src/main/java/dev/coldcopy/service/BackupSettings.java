@@ -29,7 +29,7 @@ public record BackupSettings(
         Map<String, String> s3Settings) {
 
     /** the S3 client settings read from {@code coldcopy.repository.s3.NAME} (see S3Settings) */
-    static final List<String> S3_SETTINGS = List.of("checksum", "path-style", "chunked-encoding", "verify",
+    public static final List<String> S3_SETTINGS = List.of("checksum", "path-style", "chunked-encoding", "verify",
             "multipart-threshold", "part-size");
 
     public static BackupSettings from(CamelContext camel) {
