@@ -2,6 +2,7 @@ package dev.coldcopy.repository;
 
 import dev.coldcopy.repository.backend.Backends;
 import dev.coldcopy.repository.backend.RepositoryBackend;
+import dev.coldcopy.repository.backend.RepositoryProbe;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -38,6 +39,7 @@ import org.slf4j.LoggerFactory;
  * snapshots/VM/DISK/20261125T203627123Z-3fa1c2   manifests (VM and DISK URL-encoded)
  * summaries/VM/DISK/20261125T203627123Z-3fa1c2   a summary of each manifest, for fast listing
  * locks/shared-...  locks/exclusive-...    lock objects of running backups and prunes
+ * probes/...                               a writer's test object on first use (deleted at once)
  * </pre>
  *
  * Thread-safe. Close it to release the backend (and the CamelContext it started, if none was given).
@@ -57,6 +59,7 @@ public final class Repository implements AutoCloseable {
     private final RepositoryLocks locks;
     private int backupLocksHeld; // guarded by this
     private final Map<ChunkAddress, CompletableFuture<StoredChunk>> storing = new ConcurrentHashMap<>();
+    private volatile boolean configConfirmed;
 
     /** the outcome of storing one chunk */
     public record StoredChunk(ChunkAddress address, int length, boolean isNew, int storedLength) {
@@ -74,32 +77,148 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
-     * Creates a repository: writes its config object. With a key file in the options the repository is
-     * encrypted (AES-256-GCM, keyed chunk addresses). Fails if a repository already exists there.
+     * Creates a repository: probes the store (a test object written, read back, listed, deleted), then
+     * creates its config object atomically. With a key file in the options the repository is encrypted
+     * (AES-256-GCM, keyed chunk addresses). Fails if a repository already exists there.
      */
     public static Repository init(RepositoryUri uri, RepositoryOptions options) throws IOException {
+        return create(uri, options, false);
+    }
+
+    /**
+     * Opens the repository for writing, creating it if it does not exist yet (a backup's first use). The
+     * store is probed once per process first. When several processes create the same repository at once,
+     * exactly one config is created and every process adopts it.
+     */
+    public static Repository openOrInit(RepositoryUri uri, RepositoryOptions options) throws IOException {
         CamelContext own = options.camelContext().isPresent() ? null : startContext();
         RepositoryBackend backend = null;
         try {
-            backend = Backends.create(uri, options, options.camelContext().orElse(own));
-            if (backend.exists(RepositoryConfig.KEY)) {
-                throw new RepositoryException("a repository already exists at " + uri);
+            if (!directoryExists(uri)) {
+                closeQuietly(null, own);
+                own = null;
+                return create(uri, options, true);
             }
-            byte[] master = options.keyFile().isPresent() ? RepositoryKeys.readKeyFile(options.keyFile().get()) : null;
-            RepositoryConfig config = RepositoryConfig.create(options.chunkSize(),
-                    options.zstdLevel().orElse(RepositoryOptions.DEFAULT_ZSTD_LEVEL), master);
-            backend.put(RepositoryConfig.KEY, config.toJson());
-            backend.flush();
-            LOG.info("initialised repository {} at {} ({})", config.id, uri, config.encrypted() ? "encrypted" : "not encrypted");
-            return create(uri, options, config, backend, own, master);
+            backend = Backends.create(uri, options, options.camelContext().orElse(own));
+            byte[] json;
+            try {
+                json = backend.get(RepositoryConfig.KEY);
+            } catch (ObjectNotFoundException e) {
+                closeQuietly(backend, own);
+                backend = null;
+                own = null;
+                return create(uri, options, true);
+            }
+            RepositoryProbe.once(backend);
+            return opened(uri, options, backend, own, settled(backend, json));
         } catch (IOException | RuntimeException e) {
             closeQuietly(backend, own);
             throw e;
         }
     }
 
-    /** Opens an existing repository; a wrong or missing key fails here with a clear reason. */
+    /**
+     * A config created moments ago on a store where creation is not atomic may still be replaced by a
+     * concurrent creator's: read it again after the backend's settle time until two reads agree.
+     */
+    private static byte[] settled(RepositoryBackend backend, byte[] json) throws IOException {
+        java.time.Duration settle = backend.creationSettleTime();
+        if (settle.isZero()) {
+            return json;
+        }
+        byte[] current = json;
+        for (int i = 0; i < 10; i++) {
+            RepositoryConfig c = RepositoryConfig.parse(current, backend.describe());
+            java.time.Instant created;
+            try {
+                created = java.time.Instant.parse(c.created);
+            } catch (RuntimeException e) {
+                return current;
+            }
+            if (created.isBefore(java.time.Instant.now().minus(settle.multipliedBy(4)).minusSeconds(10))) {
+                return current;
+            }
+            sleep(settle);
+            byte[] again = backend.get(RepositoryConfig.KEY);
+            if (java.util.Arrays.equals(again, current)) {
+                return current;
+            }
+            current = again;
+        }
+        return current;
+    }
+
+    private static void sleep(java.time.Duration d) throws RepositoryException {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RepositoryException("interrupted");
+        }
+    }
+
+    private static Repository create(RepositoryUri uri, RepositoryOptions options, boolean adopt) throws IOException {
+        CamelContext own = options.camelContext().isPresent() ? null : startContext();
+        RepositoryBackend backend = null;
+        try {
+            backend = Backends.create(uri, options, options.camelContext().orElse(own));
+            if (!adopt && backend.exists(RepositoryConfig.KEY)) {
+                throw new RepositoryException("a repository already exists at " + uri);
+            }
+            RepositoryProbe.once(backend);
+            byte[] master = options.keyFile().isPresent() ? RepositoryKeys.readKeyFile(options.keyFile().get()) : null;
+            RepositoryConfig config = RepositoryConfig.create(options.chunkSize(),
+                    options.zstdLevel().orElse(RepositoryOptions.DEFAULT_ZSTD_LEVEL), master);
+            if (backend.createExclusive(RepositoryConfig.KEY, config.toJson())) {
+                backend.flush();
+                LOG.info("initialised repository {} at {} ({})", config.id, uri, config.encrypted() ? "encrypted" : "not encrypted");
+                return create(uri, options, config, backend, own, master);
+            }
+            if (master != null) {
+                java.util.Arrays.fill(master, (byte) 0);
+            }
+            if (!adopt) {
+                throw new RepositoryException("a repository already exists at " + uri);
+            }
+            Repository adopted = opened(uri, options, backend, own, settled(backend, readWinner(backend, uri)));
+            LOG.info("adopted repository {} at {}, created by another process at the same time", adopted.id(), uri);
+            return adopted;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(backend, own);
+            throw e;
+        }
+    }
+
+    /** the config another process has just created (a lock-based backend may still be writing it) */
+    private static byte[] readWinner(RepositoryBackend backend, RepositoryUri uri) throws IOException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return backend.get(RepositoryConfig.KEY);
+            } catch (ObjectNotFoundException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new RepositoryException("another process began creating the repository at " + uri
+                            + " but its config did not appear within 30 s (if that process died, remove "
+                            + RepositoryConfig.KEY + ".lock there)");
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new RepositoryException("interrupted while waiting for the repository config at " + uri);
+                }
+            }
+        }
+    }
+
+    /**
+     * Opens an existing repository, read-only as far as the store goes (nothing is created, not even a
+     * missing directory); a wrong or missing key fails here with a clear reason.
+     */
     public static Repository open(RepositoryUri uri, RepositoryOptions options) throws IOException {
+        if (!directoryExists(uri)) {
+            throw notFound(uri);
+        }
         CamelContext own = options.camelContext().isPresent() ? null : startContext();
         RepositoryBackend backend = null;
         try {
@@ -108,23 +227,38 @@ public final class Repository implements AutoCloseable {
             try {
                 json = backend.get(RepositoryConfig.KEY);
             } catch (ObjectNotFoundException e) {
-                throw new RepositoryNotFoundException("no repository at " + uri + " (no config object; initialise it first)");
+                throw notFound(uri);
             }
-            RepositoryConfig config = RepositoryConfig.parse(json, uri.toString());
-            byte[] master = null;
-            if (config.encrypted()) {
-                if (options.keyFile().isEmpty()) {
-                    throw new RepositoryKeyException("repository " + uri + " is encrypted: a key file is needed");
-                }
-                master = RepositoryKeys.readKeyFile(options.keyFile().get());
-            } else if (options.keyFile().isPresent()) {
-                throw new RepositoryKeyException("repository " + uri + " is not encrypted, but a key file was given");
-            }
-            return create(uri, options, config, backend, own, master);
+            return opened(uri, options, backend, own, json);
         } catch (IOException | RuntimeException e) {
             closeQuietly(backend, own);
             throw e;
         }
+    }
+
+    private static RepositoryNotFoundException notFound(RepositoryUri uri) {
+        return new RepositoryNotFoundException("no repository at " + uri
+                + " (no config object; create one with: coldcopy init --repo URI, or run a backup)");
+    }
+
+    /** a file repository's directory; the file backend creates its root, so look before making one */
+    private static boolean directoryExists(RepositoryUri uri) {
+        return uri.scheme() != RepositoryUri.Scheme.FILE || java.nio.file.Files.isDirectory(uri.directory());
+    }
+
+    private static Repository opened(RepositoryUri uri, RepositoryOptions options, RepositoryBackend backend,
+                                     CamelContext own, byte[] json) throws IOException {
+        RepositoryConfig config = RepositoryConfig.parse(json, uri.toString());
+        byte[] master = null;
+        if (config.encrypted()) {
+            if (options.keyFile().isEmpty()) {
+                throw new RepositoryKeyException("repository " + uri + " is encrypted: a key file is needed");
+            }
+            master = RepositoryKeys.readKeyFile(options.keyFile().get());
+        } else if (options.keyFile().isPresent()) {
+            throw new RepositoryKeyException("repository " + uri + " is not encrypted, but a key file was given");
+        }
+        return create(uri, options, config, backend, own, master);
     }
 
     private static Repository create(RepositoryUri uri, RepositoryOptions options, RepositoryConfig config,
@@ -417,6 +551,7 @@ public final class Repository implements AutoCloseable {
     }
 
     void writeManifest(SnapshotManifest manifest) throws RepositoryException {
+        confirmConfig();
         byte[] plain = ManifestCodec.encode(manifest);
         byte[] stored = codec.encodeObject(manifestName(manifest.id().value()), plain);
         String key = manifestKey(manifest.header(), manifest.id());
@@ -434,6 +569,41 @@ public final class Repository implements AutoCloseable {
             // the snapshot is committed; listing reads its manifest instead
             LOG.warn("writing the summary of {} failed: {}", manifest.id(), e.getMessage());
         }
+    }
+
+    /**
+     * Before this process's first commit: the repository's config must still be the one this process
+     * opened with. Two processes that created a repository at once on a store without conditional writes
+     * could each have taken their own config for the repository's; the one whose config lost fails here,
+     * before any manifest names its chunks.
+     */
+    private void confirmConfig() throws RepositoryException {
+        if (configConfirmed) {
+            return;
+        }
+        synchronized (this) {
+            if (configConfirmed) {
+                return;
+            }
+            byte[] now;
+            try {
+                now = backend.get(RepositoryConfig.KEY);
+            } catch (IOException e) {
+                throw new RepositoryException("re-reading the config of " + uri + " before the first commit failed: " + e.getMessage(), e);
+            }
+            RepositoryConfig current = RepositoryConfig.parse(now, uri.toString());
+            if (!java.util.Arrays.equals(now, config.toJson()) && !sameConfig(current, config)) {
+                throw new RepositoryException("the config of " + uri + " is now repository " + current.id + ", not " + config.id
+                        + " which this process opened (created by another process at the same time?); nothing was committed: run the backup again");
+            }
+            configConfirmed = true;
+        }
+    }
+
+    private static boolean sameConfig(RepositoryConfig a, RepositoryConfig b) {
+        return java.util.Objects.equals(a.id, b.id) && java.util.Objects.equals(a.created, b.created)
+                && (a.encryption == null) == (b.encryption == null)
+                && (a.encryption == null || java.util.Objects.equals(a.encryption.salt, b.encryption.salt));
     }
 
     private static String manifestName(String id) {

@@ -170,6 +170,39 @@ public final class FileBackend implements RepositoryBackend {
 
 
 
+    /**
+     * Writes the object under a temporary name, syncs it, then links it to its key: a link fails if the
+     * name exists, so exactly one of any concurrent creators wins, and nobody ever sees a partly written
+     * object under the key.
+     */
+    @Override
+    public boolean createExclusive(String key, byte[] data) throws IOException {
+        Path target = resolve(key);
+        Files.createDirectories(target.getParent());
+        Path temp = Files.createTempFile(target.getParent(), TEMP_PREFIX, ".new");
+        try {
+            Files.write(temp, data);
+            force(temp);
+            try {
+                Files.createLink(target, temp);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                return false;
+            } catch (UnsupportedOperationException e) {
+                // no hard links here: an exclusive create is still atomic, the content follows it
+                try {
+                    Files.write(target, data, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                } catch (java.nio.file.FileAlreadyExistsException exists) {
+                    return false;
+                }
+                force(target);
+            }
+            force(target.getParent());
+            return true;
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
     private Path resolve(String key) {
         Path p = root.resolve(key).normalize();
         if (!p.startsWith(root)) {

@@ -28,6 +28,31 @@ public interface RepositoryBackend extends AutoCloseable {
     default void flush() throws IOException {
     }
 
+    /**
+     * Creates an object only if there is none under the key: of any number of processes calling this at
+     * once, exactly one creates it and the others get false (and then read the winner's object). This is
+     * how a repository's config comes into being. The default only looks first, which is NOT atomic:
+     * every real backend overrides it.
+     *
+     * @return true if this call created the object, false if one existed (or another caller won)
+     */
+    default boolean createExclusive(String key, byte[] data) throws IOException {
+        if (exists(key)) {
+            return false;
+        }
+        put(key, data);
+        return true;
+    }
+
+    /**
+     * How long after its creation an object made by {@link #createExclusive} may still be replaced by a
+     * concurrent creator's (zero where creation is atomic). A config younger than this is read again
+     * after this long before it is trusted.
+     */
+    default java.time.Duration creationSettleTime() {
+        return java.time.Duration.ZERO;
+    }
+
     /** @throws dev.coldcopy.repository.ObjectNotFoundException if there is no such object */
     byte[] get(String key) throws IOException;
 
@@ -50,7 +75,7 @@ public interface RepositoryBackend extends AutoCloseable {
     }
 
     /**
-     * The Camel endpoint URI this backend writes to, usable in a route ({@code to:} / {@code toD:}) with
+     * The Camel endpoint URI this backend writes to, usable in a route of the repository's CamelContext ({@code to:} / {@code toD:}) with
      * the object's key in header {@link #keyHeader()}. It may hold credentials as RAW(...) values: print
      * {@link dev.coldcopy.repository.RepositoryUri#redact(String)} of it, never the URI itself.
      */

@@ -176,6 +176,93 @@ public final class SftpBackend implements RepositoryBackend {
 
 
 
+    /**
+     * Uploads under a temporary name, then links it to its key with the server's {@code hardlink@openssh.com}
+     * (which fails if the name exists: exactly one concurrent creator wins; a rename would overwrite on
+     * servers that do POSIX rename). Without that extension, a directory created next to the key is the
+     * lock (mkdir is atomic and fails if it exists); the winner then renames its object into place.
+     */
+    @Override
+    public boolean createExclusive(String key, byte[] data) throws IOException {
+        String temp = FileBackend.TEMP_PREFIX + java.util.UUID.randomUUID();
+        return withChannel("creating " + key, c -> {
+            mkdirs(c, root);
+            c.put(new java.io.ByteArrayInputStream(data), path(temp));
+            try {
+                try {
+                    c.hardlink(path(temp), path(key));
+                    return true;
+                } catch (SftpException e) {
+                    if (e.id != ChannelSftp.SSH_FX_OP_UNSUPPORTED && !String.valueOf(e.getMessage()).contains("not supported")) {
+                        if (exists(c, key)) {
+                            return false;
+                        }
+                        throw e;
+                    }
+                }
+                try {
+                    c.mkdir(path(key + ".lock"));
+                } catch (SftpException e) {
+                    return false; // another process holds the lock: it creates the object
+                }
+                try {
+                    if (exists(c, key)) {
+                        return false;
+                    }
+                    c.rename(path(temp), path(key));
+                    return true;
+                } finally {
+                    // once the object is there the lock is not needed: a later creator finds the object
+                    try {
+                        c.rmdir(path(key + ".lock"));
+                    } catch (SftpException e) {
+                        // left behind; harmless (the object exists)
+                    }
+                }
+            } finally {
+                try {
+                    c.rm(path(temp));
+                } catch (SftpException e) {
+                    // renamed, or gone
+                }
+            }
+        });
+    }
+
+    private boolean exists(ChannelSftp c, String key) throws SftpException {
+        try {
+            c.stat(path(key));
+            return true;
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    private static void mkdirs(ChannelSftp c, String dir) throws SftpException {
+        StringBuilder at = new StringBuilder();
+        for (String part : dir.split("/")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            at.append('/').append(part);
+            try {
+                c.stat(at.toString());
+            } catch (SftpException e) {
+                if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                    throw e;
+                }
+                try {
+                    c.mkdir(at.toString());
+                } catch (SftpException raced) {
+                    c.stat(at.toString()); // created by someone else meanwhile is fine
+                }
+            }
+        }
+    }
+
     private String path(String key) {
         if (key.equals(".")) {
             return root.isEmpty() ? "/" : root;
