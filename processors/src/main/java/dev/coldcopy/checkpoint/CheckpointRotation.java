@@ -62,9 +62,9 @@ public final class CheckpointRotation implements AutoCloseable {
 
     /**
      * As {@link #begin(QemuTools, CheckpointJournal, BackingChain, BackupPlan)}, keeping {@code stillNeeded}:
-     * the checkpoints other disks of this repository build their next backup on. One image backed up under
-     * two names (two VMs, two targets) has one checkpoint per name; removing the other name's would make its
-     * next backup a full one.
+     * the checkpoints a later backup still builds on. One image backed up under two names (two VMs, two
+     * targets) has one checkpoint per name; removing the other name's would make its next backup a full one.
+     * Likewise a delta must keep the checkpoint of the disk's own latest full or incremental snapshot.
      */
     public static CheckpointRotation begin(QemuTools tools, CheckpointJournal journal, BackingChain chain, BackupPlan plan,
             Set<String> stillNeeded) {
