@@ -22,8 +22,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * One backup per disk at a time, different disks in parallel. Keyed by the top image's file identity (device
  * and inode), so two hard links to one image are one disk; by its path when the file system has no such
- * identity or the image cannot be read. Two levels: a per-disk semaphore inside this JVM (not reentrant: a second request from the same thread is
- * refused too), and, when a lock directory is given, an OS file lock there so a CLI backup and the service
+ * identity or the image cannot be read. Two levels: a per-disk semaphore inside this JVM (not reentrant: a
+ * second request from the same thread is refused too), and, when a lock directory is given, an OS file lock there so a CLI backup and the service
  * on the same host exclude each other as well. A request waits up to its timeout, then gets a
  * {@link DiskBusyException} saying who holds the disk.
  */
