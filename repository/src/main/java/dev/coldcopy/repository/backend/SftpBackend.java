@@ -4,6 +4,7 @@ import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.Session;
+import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
 import dev.coldcopy.repository.ObjectNotFoundException;
 import dev.coldcopy.repository.RepositoryException;
@@ -11,26 +12,42 @@ import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Vector;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A repository in a directory on an SFTP server. Writes go through Camel's {@code sftp:} endpoint with a
  * temporary name renamed when complete; reads, stat and listing use JSch (the library camel-ftp uses)
  * directly. Authentication by private key only; the server's host key must be in the known_hosts file
- * unless strict checking was switched off. The repository path is absolute on the server.
+ * unless strict checking was switched off.
+ *
+ * <p>The repository path is absolute on the server ({@code sftp://u@h/srv/repo} is {@code /srv/repo}, not
+ * {@code ~/srv/repo}) for every operation: camel-ftp strips the leading slash of an endpoint's directory
+ * and would write relative to the login directory, so the endpoint has no directory and every write
+ * names the object's absolute path in the file name header. Objects are fsynced by {@link #flush} with
+ * {@code fsync@openssh.com} where the server offers it. Objects are created mode 600 and directories
+ * 700 where the server allows chmod.
  */
 public final class SftpBackend implements RepositoryBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(SftpBackend.class);
     private static final int CONNECT_TIMEOUT_MS = 10_000;
     private static final int IO_TIMEOUT_MS = 60_000;
+    /** owner-only modes, as with file repositories, where the server allows chmod */
+    private static final int DIRECTORY_MODE = 0700;
 
     private final RepositoryUri uri;
     private final String root; // absolute, no trailing slash ("" for /)
@@ -41,11 +58,19 @@ public final class SftpBackend implements RepositoryBackend {
     private final Deque<ChannelSftp> idle = new ArrayDeque<>();
     private final Object putLock = new Object();
     private final boolean strict;
+    private final boolean durable;
     private Session session;
+    /** objects written since the last flush, to fsync; and the channel that does it */
+    private final List<String> unsynced = new ArrayList<>();
+    private final Object syncLock = new Object();
+    private OpenSshFsync fsync;
+    private boolean fsyncWarned;
+    private final AtomicLong synced = new java.util.concurrent.atomic.AtomicLong();
 
     public SftpBackend(RepositoryUri uri, RepositoryOptions options, CamelContext context) throws RepositoryException {
         this.uri = uri;
         this.root = uri.path().equals("/") ? "" : uri.path();
+        this.durable = options.durableWrites();
         int port = uri.port() > 0 ? uri.port() : 22;
         this.description = "sftp://" + uri.user() + "@" + uri.host() + ":" + port + uri.path();
         Path key = options.sftpPrivateKeyFile().or(() -> uri.param("privateKeyFile").map(Path::of))
@@ -68,13 +93,14 @@ public final class SftpBackend implements RepositoryBackend {
         } catch (JSchException e) {
             throw new RepositoryException("sftp key setup for " + description + " failed: " + e.getMessage(), e);
         }
-        String endpoint = "sftp://" + uri.user() + "@" + uri.host() + ":" + port + "/" + root
+        String endpoint = "sftp://" + uri.user() + "@" + uri.host() + ":" + port
                 + "?privateKeyFile=" + key.toAbsolutePath()
                 + "&knownHostsFile=" + knownHosts.toAbsolutePath()
                 + "&useUserKnownHostsFile=false"
                 + "&strictHostKeyChecking=" + (strict ? "yes" : "no")
                 + "&tempPrefix=" + FileBackend.TEMP_PREFIX
                 + "&fileExist=Override&autoCreate=true&binary=true&stepwise=false&disconnect=false"
+                + "&chmod=" + FileBackend.OBJECT_MODE + "&chmodDirectory=" + FileBackend.DIRECTORY_MODE
                 + "&connectTimeout=" + CONNECT_TIMEOUT_MS + "&soTimeout=" + IO_TIMEOUT_MS
                 + "&maximumReconnectAttempts=1&reconnectDelay=500";
         this.delivery = new CamelDelivery(context, endpoint, Exchange.FILE_NAME);
@@ -100,10 +126,138 @@ public final class SftpBackend implements RepositoryBackend {
     }
 
     @Override
+    public Optional<ObjectHead> head(String key, int bytes) throws IOException {
+        return withChannel("checking " + key, c -> {
+            SftpATTRS attrs;
+            try {
+                attrs = c.stat(path(key));
+            } catch (SftpException e) {
+                if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                    return Optional.empty();
+                }
+                throw e;
+            }
+            if (attrs.isDir()) {
+                return Optional.empty();
+            }
+            byte[] start = new byte[(int) Math.min(bytes, attrs.getSize())];
+            int n = 0;
+            try (InputStream in = c.get(path(key))) {
+                while (n < start.length) {
+                    int r = in.read(start, n, start.length - n);
+                    if (r < 0) {
+                        break;
+                    }
+                    n += r;
+                }
+            }
+            return Optional.of(new ObjectHead(attrs.getSize(), n == start.length ? start : Arrays.copyOf(start, n)));
+        });
+    }
+
+    @Override
+    public void move(String from, String to) throws IOException {
+        withChannel("moving " + from + " to " + to, c -> {
+            try {
+                c.stat(path(from));
+            } catch (SftpException e) {
+                if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                    throw new ObjectNotFoundException(from, description);
+                }
+                throw e;
+            }
+            mkdirs(c, parent(to));
+            c.rename(path(from), path(to)); // SSH_FXP_RENAME: fails when the target exists
+            return null;
+        });
+    }
+
+    /** creates the directories of a key's parent that are missing, owner-only where the server lets us */
+    private void mkdirs(ChannelSftp c, String dirKey) throws SftpException {
+        if (dirKey.isEmpty()) {
+            return;
+        }
+        try {
+            if (c.stat(path(dirKey)).isDir()) {
+                return;
+            }
+        } catch (SftpException e) {
+            if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                throw e;
+            }
+        }
+        mkdirs(c, parent(dirKey));
+        try {
+            c.mkdir(path(dirKey));
+            c.chmod(DIRECTORY_MODE, path(dirKey));
+        } catch (SftpException e) {
+            if (e.id != ChannelSftp.SSH_FX_FAILURE) { // it appeared meanwhile
+                throw e;
+            }
+        }
+    }
+
+    private static String parent(String key) {
+        int slash = key.lastIndexOf('/');
+        return slash < 0 ? "" : key.substring(0, slash);
+    }
+
+    @Override
     public void put(String key, byte[] data) throws IOException {
         // one Camel SFTP producer holds one connection; serialise its use
         synchronized (putLock) {
-            delivery.send(key, key, data, Map.of());
+            delivery.send(key, path(key), data, Map.of());
+        }
+        if (durable) {
+            synchronized (syncLock) {
+                unsynced.add(path(key));
+            }
+        }
+    }
+
+    /**
+     * fsyncs every object written since the last flush with {@code fsync@openssh.com} when the server
+     * offers it (OpenSSH does): their data is on the server's disk when this returns. A server without the
+     * extension gets one warning; its objects are then as durable as the server makes them on its own.
+     */
+    @Override
+    public void flush() throws IOException {
+        synchronized (syncLock) {
+            if (unsynced.isEmpty()) {
+                return;
+            }
+            List<String> paths = new ArrayList<>(unsynced);
+            try {
+                if (fsync == null || !fsync.isConnected()) {
+                    closeFsync();
+                    fsync = OpenSshFsync.open(session(), CONNECT_TIMEOUT_MS);
+                }
+                if (!fsync.supported()) {
+                    if (!fsyncWarned) {
+                        fsyncWarned = true;
+                        LOG.warn("{} does not offer {}: objects are not synced to the server's disk before the manifest",
+                                description, OpenSshFsync.EXTENSION);
+                    }
+                } else {
+                    synced.addAndGet(fsync.fsync(paths));
+                }
+                unsynced.clear();
+            } catch (JSchException | IOException e) {
+                closeFsync();
+                throw new RepositoryException("syncing objects to disk in " + description + " failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** objects fsynced on the server so far (for tests) */
+    public long syncCount() {
+        return synced.get();
+    }
+
+    private void closeFsync() {
+        if (fsync != null) {
+            fsync.close();
+            fsync = null;
         }
     }
 
@@ -216,6 +370,15 @@ public final class SftpBackend implements RepositoryBackend {
                     return c;
                 }
             }
+            ChannelSftp c = (ChannelSftp) session().openChannel("sftp");
+            c.connect(CONNECT_TIMEOUT_MS);
+            return c;
+        }
+    }
+
+    /** the connected session reads, stat, listing and fsync share */
+    private Session session() throws JSchException {
+        synchronized (sessionLock) {
             if (session == null || !session.isConnected()) {
                 int port = uri.port() > 0 ? uri.port() : 22;
                 session = jsch.getSession(uri.user(), uri.host(), port);
@@ -224,9 +387,7 @@ public final class SftpBackend implements RepositoryBackend {
                 session.setTimeout(IO_TIMEOUT_MS);
                 session.connect(CONNECT_TIMEOUT_MS);
             }
-            ChannelSftp c = (ChannelSftp) session.openChannel("sftp");
-            c.connect(CONNECT_TIMEOUT_MS);
-            return c;
+            return session;
         }
     }
 
@@ -247,6 +408,9 @@ public final class SftpBackend implements RepositoryBackend {
 
     @Override
     public void close() {
+        synchronized (syncLock) {
+            closeFsync();
+        }
         synchronized (sessionLock) {
             idle.forEach(ChannelSftp::disconnect);
             idle.clear();
