@@ -59,17 +59,52 @@ class RepositoryCommandsTest {
         assertThat(compare(dir.resolve("latest.qcow2"), "qcow2", disk)).contains("identical");
 
         assertThat(run("verify", "--repo", repo).exit()).isZero();
+        assertOwnerOnly(dir.resolve("repo"));
         Path chunk = largestChunk(dir.resolve("repo"));
         byte[] bytes = Files.readAllBytes(chunk);
         bytes[bytes.length / 2] ^= 0x01;
         Files.write(chunk, bytes);
         CliRun verify = run("verify", "--repo", repo);
         assertThat(verify.exit()).isEqualTo(1);
-        assertThat(verify.err()).contains(chunk.getFileName().toString());
+        assertThat(verify.err()).contains(chunk.getFileName().toString()).contains("used by " + fullId)
+                .contains("moved to quarantine/chunks/").contains("broken snapshots").contains(fullId);
+        assertThat(chunk).as("the damaged chunk is out of the way").doesNotExist();
+        try (Stream<Path> q = Files.walk(dir.resolve("repo/quarantine"))) {
+            assertThat(q.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
+                    .as("kept for inspection").singleElement().asString().startsWith(chunk.getFileName() + ".");
+        }
         CliRun broken = run("restore", "--repo", repo, "--vm", "web", "--disk", "vda", "--output", dir.resolve("broken.qcow2").toString());
         assertThat(broken.exit()).isEqualTo(1);
         assertThat(broken.err()).startsWith("coldcopy restore: ").doesNotContain("\tat ");
         assertThat(dir.resolve("broken.qcow2")).doesNotExist();
+
+        // the next backup cannot build on a snapshot with a quarantined chunk: full, and it stores the chunk again
+        CliRun repair = run(backup);
+        assertThat(repair.exit()).as(repair.err()).isZero();
+        assertThat(repair.out()).matches("web/vda \\S+ full .*\\R");
+        assertThat(chunk).exists();
+        CliRun verified = run("verify", "--repo", repo);
+        assertThat(verified.exit()).as(verified.err()).isZero();
+        assertThat(verified.out()).contains("3 snapshot(s)").contains("all good");
+        CliRun restoreOld = run("restore", "--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot", fullId,
+                "--output", dir.resolve("repaired.raw").toString(), "--format", "raw");
+        assertThat(restoreOld.exit()).as(restoreOld.err()).isZero();
+        assertThat(compare(dir.resolve("repaired.raw"), "raw", state1)).contains("identical");
+        assertOwnerOnly(dir.resolve("repo"));
+    }
+
+    /** under this JVM's umask (022 as a rule) every repository file is 0600 and every directory 0700 */
+    private static void assertOwnerOnly(Path repo) throws IOException {
+        String umask = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Umask:"))
+                .findFirst().orElseThrow().substring(6).strip();
+        org.junit.jupiter.api.Assumptions.assumeTrue((Integer.parseInt(umask, 8) & 044) == 0,
+                "the umask " + umask + " hides group/other bits anyway");
+        try (Stream<Path> files = Files.walk(repo)) {
+            for (Path p : files.filter(p -> !p.equals(repo)).toList()) {
+                String mode = java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+                assertThat(mode).as(p.toString()).isEqualTo(Files.isDirectory(p) ? "rwx------" : "rw-------");
+            }
+        }
     }
 
     @Test

@@ -57,6 +57,8 @@ public final class SnapshotWriter implements AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong bytesData = new AtomicLong();
     private final AtomicLong bytesZero = new AtomicLong();
+    /** chunks this snapshot has stored or found intact already */
+    private final java.util.Set<ChunkAddress> knownChunks = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** the chunk being filled and its pieces, in put order */
     private byte[] pending;
@@ -275,7 +277,7 @@ public final class SnapshotWriter implements AutoCloseable {
         try {
             f = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return repository.storeChunk(data, length);
+                    return repository.storeChunk(data, length, knownChunks);
                 } catch (RepositoryException e) {
                     failure.compareAndSet(null, e);
                     throw new CompletionException(e);
