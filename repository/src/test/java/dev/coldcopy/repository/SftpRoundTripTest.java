@@ -1,5 +1,6 @@
 package dev.coldcopy.repository;
 
+import dev.coldcopy.repository.testing.ImageBackup;
 import dev.coldcopy.repository.testing.SftpServer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
@@ -29,6 +30,23 @@ class SftpRoundTripTest extends AbstractRoundTripTest {
             org.assertj.core.api.Assertions.assertThat(files.map(p -> p.getFileName().toString()))
                     .as("uploads are renamed into place").noneMatch(n -> n.startsWith(".tmp-"))
                     .anyMatch(n -> n.equals("config"));
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void everyObjectIsFsyncedWhereTheServerOffersIt() throws Exception {
+        try (Repository repo = Repository.init(repositoryUri(), options())) {
+            ImageBackup.full(repo, makeImage(work.resolve("disk.qcow2")), "vm", "vda");
+            dev.coldcopy.repository.backend.SftpBackend backend = (dev.coldcopy.repository.backend.SftpBackend) repo.backend();
+            org.assertj.core.api.Assertions.assertThat(backend.putCount()).isGreaterThan(2);
+            org.assertj.core.api.Assertions.assertThat(backend.syncCount()).isEqualTo(backend.putCount());
+        }
+        // owner only, as in a file repository
+        try (var files = java.nio.file.Files.walk(sftp.root().resolve(repositoryUri().path().substring(1)))) {
+            for (Path p : files.toList()) {
+                org.assertj.core.api.Assertions.assertThat(java.nio.file.Files.getPosixFilePermissions(p)).as(p.toString())
+                        .noneMatch(m -> m.name().startsWith("GROUP") || m.name().startsWith("OTHERS"));
+            }
         }
     }
 

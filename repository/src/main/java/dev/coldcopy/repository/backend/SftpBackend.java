@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * and would write relative to the login directory, so the endpoint has no directory and every write
  * names the object's absolute path in the file name header. Objects are fsynced by {@link #flush} with
  * {@code fsync@openssh.com} where the server offers it. Objects are created mode 600 and directories
- * 700 where the server allows chmod.
+ * 700 (chmod after creation; URI parameter {@code chmod=false} for a server that refuses it).
  */
 public final class SftpBackend implements RepositoryBackend {
     private static final Logger LOG = LoggerFactory.getLogger(SftpBackend.class);
@@ -59,6 +59,7 @@ public final class SftpBackend implements RepositoryBackend {
     private final Object putLock = new Object();
     private final boolean strict;
     private final boolean durable;
+    private final boolean chmod;
     private Session session;
     /** objects written since the last flush, to fsync; and the channel that does it */
     private final List<String> unsynced = new ArrayList<>();
@@ -71,6 +72,8 @@ public final class SftpBackend implements RepositoryBackend {
         this.uri = uri;
         this.root = uri.path().equals("/") ? "" : uri.path();
         this.durable = options.durableWrites();
+        // a server that refuses SETSTAT would fail every upload: ?chmod=false leaves modes to the server
+        this.chmod = uri.param("chmod").map(v -> !v.equalsIgnoreCase("false") && !v.equalsIgnoreCase("no")).orElse(true);
         int port = uri.port() > 0 ? uri.port() : 22;
         this.description = "sftp://" + uri.user() + "@" + uri.host() + ":" + port + uri.path();
         Path key = options.sftpPrivateKeyFile().or(() -> uri.param("privateKeyFile").map(Path::of))
@@ -100,7 +103,7 @@ public final class SftpBackend implements RepositoryBackend {
                 + "&strictHostKeyChecking=" + (strict ? "yes" : "no")
                 + "&tempPrefix=" + FileBackend.TEMP_PREFIX
                 + "&fileExist=Override&autoCreate=true&binary=true&stepwise=false&disconnect=false"
-                + "&chmod=" + FileBackend.OBJECT_MODE + "&chmodDirectory=" + FileBackend.DIRECTORY_MODE
+                + (chmod ? "&chmod=" + FileBackend.OBJECT_MODE + "&chmodDirectory=" + FileBackend.DIRECTORY_MODE : "")
                 + "&connectTimeout=" + CONNECT_TIMEOUT_MS + "&soTimeout=" + IO_TIMEOUT_MS
                 + "&maximumReconnectAttempts=1&reconnectDelay=500";
         this.delivery = new CamelDelivery(context, endpoint, Exchange.FILE_NAME);
@@ -189,11 +192,22 @@ public final class SftpBackend implements RepositoryBackend {
         mkdirs(c, parent(dirKey));
         try {
             c.mkdir(path(dirKey));
-            c.chmod(DIRECTORY_MODE, path(dirKey));
         } catch (SftpException e) {
-            if (e.id != ChannelSftp.SSH_FX_FAILURE) { // it appeared meanwhile
+            if (!isDirectory(c, dirKey)) { // else another thread made it meanwhile (servers differ in the status they send)
                 throw e;
             }
+            return;
+        }
+        if (chmod) {
+            c.chmod(DIRECTORY_MODE, path(dirKey));
+        }
+    }
+
+    private boolean isDirectory(ChannelSftp c, String dirKey) {
+        try {
+            return c.stat(path(dirKey)).isDir();
+        } catch (SftpException e) {
+            return false;
         }
     }
 
