@@ -55,44 +55,44 @@ abstract class AbstractChunkRepairTest {
     @Test
     void verifyQuarantinesAndTheNextBackupRepairs() throws Exception {
         Path image = image();
-        SnapshotId first;
-        ChunkAddress damaged;
-        try (Repository repo = open(true)) {
-            first = ImageBackup.full(repo, image, "vm", "vda");
-            damaged = repo.load(first).extents().chunks().get(1).address();
+        // a long-lived repository (the service's) backs up before and after another process verifies
+        try (Repository service = open(true)) {
+            SnapshotId first = ImageBackup.full(service, image, "vm", "vda");
+            ChunkAddress damaged = service.load(first).extents().chunks().get(1).address();
             // one flipped byte in the middle of the stored chunk: same length, only a full read sees it
-            RepositoryBackend backend = repo.backend();
+            RepositoryBackend backend = service.backend();
             byte[] bad = backend.get(damaged.key());
             bad[bad.length / 2] ^= 0x01;
             backend.put(damaged.key(), bad);
-        }
-        try (Repository repo = open(false)) {
-            VerifyResult v = new Verifier(repo).verify(Optional.empty());
-            assertThat(v.ok()).isFalse();
-            assertThat(v.problems()).hasSize(1);
-            VerifyResult.Problem p = v.problems().get(0);
-            assertThat(p.object()).isEqualTo("chunk " + damaged.hex());
-            assertThat(p.reason()).contains("checksum");
-            assertThat(v.brokenSnapshots()).containsExactly(first.value());
-            assertThat(p.movedTo()).startsWith(Repository.QUARANTINE + damaged.key() + ".");
-            assertThat(p.toString()).contains("used by " + first.value()).contains("moved to quarantine/chunks/");
-            assertThat(repo.backend().exists(damaged.key())).as("out of the chunk namespace").isFalse();
-            assertThat(repo.backend().list(Repository.QUARANTINE)).containsExactly(p.movedTo());
-            assertThat(repo.lostChunks()).containsExactly(damaged);
-            assertThat(repo.latestRestorable("vm", "vda")).as("no incremental on a broken base").isEmpty();
+
+            try (Repository repo = open(false)) {
+                VerifyResult v = new Verifier(repo).verify(Optional.empty());
+                assertThat(v.ok()).isFalse();
+                assertThat(v.problems()).hasSize(1);
+                VerifyResult.Problem p = v.problems().get(0);
+                assertThat(p.object()).isEqualTo("chunk " + damaged.hex());
+                assertThat(p.reason()).contains("checksum");
+                assertThat(v.brokenSnapshots()).containsExactly(first.value());
+                assertThat(p.movedTo()).startsWith(Repository.QUARANTINE + damaged.key() + ".");
+                assertThat(p.toString()).contains("used by " + first.value()).contains("moved to quarantine/chunks/");
+                assertThat(repo.backend().exists(damaged.key())).as("out of the chunk namespace").isFalse();
+                assertThat(repo.backend().list(Repository.QUARANTINE)).containsExactly(p.movedTo());
+            }
+            assertThat(service.lostChunks()).containsExactly(damaged);
+            assertThat(service.latestRestorable("vm", "vda")).as("no incremental on a broken base").isEmpty();
 
             // the next backup of the same data stores the chunk afresh
-            SnapshotId second = ImageBackup.full(repo, image, "vm", "vda");
-            assertThat(repo.load(second).statistics().chunksNew()).isEqualTo(1);
-            assertThat(repo.backend().exists(damaged.key())).isTrue();
-            assertThat(repo.lostChunks()).isEmpty();
-            assertThat(repo.latestRestorable("vm", "vda")).isPresent();
-            VerifyResult again = new Verifier(repo).verify(Optional.empty());
+            SnapshotId second = ImageBackup.full(service, image, "vm", "vda");
+            assertThat(service.load(second).statistics().chunksNew()).isEqualTo(1);
+            assertThat(service.backend().exists(damaged.key())).isTrue();
+            assertThat(service.lostChunks()).isEmpty();
+            assertThat(service.latestRestorable("vm", "vda")).isPresent();
+            VerifyResult again = new Verifier(service).verify(Optional.empty());
             assertThat(again.problems()).isEmpty();
             assertThat(again.snapshots()).isEqualTo(2);
             // the old snapshot restores identical again (same address, same content)
-            assertRestores(repo, first, image);
-            assertThat(repo.backend().list(Repository.QUARANTINE)).as("the damaged copy is kept for inspection").hasSize(1);
+            assertRestores(service, first, image);
+            assertThat(service.backend().list(Repository.QUARANTINE)).as("the damaged copy is kept for inspection").hasSize(1);
         }
     }
 
