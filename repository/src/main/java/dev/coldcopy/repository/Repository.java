@@ -1,13 +1,18 @@
 package dev.coldcopy.repository;
 
 import dev.coldcopy.repository.backend.Backends;
+import dev.coldcopy.repository.backend.ObjectHead;
 import dev.coldcopy.repository.backend.RepositoryBackend;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,8 +49,8 @@ public final class Repository implements AutoCloseable {
     public static final String SNAPSHOTS = "snapshots/";
     /** where damaged chunks are moved: the chunk's key below this prefix, plus the time it was moved */
     public static final String QUARANTINE = "quarantine/";
-    private static final java.time.format.DateTimeFormatter QUARANTINE_TIME =
-            java.time.format.DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmssSSS'Z'").withZone(java.time.ZoneOffset.UTC);
+    private static final DateTimeFormatter QUARANTINE_TIME =
+            DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
     private static final Logger LOG = LoggerFactory.getLogger(Repository.class);
 
     private final RepositoryUri uri;
@@ -211,7 +216,7 @@ public final class Repository implements AutoCloseable {
 
     /** quarantined chunks whose address has no chunk again (no backup has stored the content since) */
     public Set<ChunkAddress> lostChunks() throws IOException {
-        Set<ChunkAddress> lost = new java.util.HashSet<>();
+        Set<ChunkAddress> lost = new HashSet<>();
         for (String key : backend.list(QUARANTINE + ChunkAddress.PREFIX)) {
             String name = key.substring(key.lastIndexOf('/') + 1);
             int dot = name.indexOf('.');
@@ -235,7 +240,7 @@ public final class Repository implements AutoCloseable {
      * @return the key it was moved to, or empty if there was no chunk under the address
      */
     public Optional<String> quarantine(ChunkAddress address, String reason) throws IOException {
-        String target = QUARANTINE + address.key() + "." + QUARANTINE_TIME.format(java.time.Instant.now());
+        String target = QUARANTINE + address.key() + "." + QUARANTINE_TIME.format(Instant.now());
         try {
             backend.move(address.key(), target);
         } catch (ObjectNotFoundException e) {
@@ -397,7 +402,7 @@ public final class Repository implements AutoCloseable {
 
     /** whether an object is stored under the address and looks like this chunk; a damaged one is quarantined */
     private boolean reusable(ChunkAddress address, int length) throws IOException {
-        Optional<dev.coldcopy.repository.backend.ObjectHead> head = backend.head(address.key(), ChunkCodec.HEADER_LENGTH);
+        Optional<ObjectHead> head = backend.head(address.key(), ChunkCodec.HEADER_LENGTH);
         if (head.isEmpty()) {
             return false;
         }

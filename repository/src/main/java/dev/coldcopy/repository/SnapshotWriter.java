@@ -5,8 +5,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -58,7 +60,7 @@ public final class SnapshotWriter implements AutoCloseable {
     private final AtomicLong bytesData = new AtomicLong();
     private final AtomicLong bytesZero = new AtomicLong();
     /** chunks this snapshot has stored or found intact already */
-    private final java.util.Set<ChunkAddress> knownChunks = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<ChunkAddress> knownChunks = ConcurrentHashMap.newKeySet();
 
     /** the chunk being filled and its pieces, in put order */
     private byte[] pending;

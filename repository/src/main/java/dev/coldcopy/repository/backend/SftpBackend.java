@@ -23,6 +23,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Vector;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -38,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * <p>The repository path is absolute on the server ({@code sftp://u@h/srv/repo} is {@code /srv/repo}, not
  * {@code ~/srv/repo}) for every operation: camel-ftp strips the leading slash of an endpoint's directory
  * and would write relative to the login directory, so the endpoint has no directory and every write
- * names the object's absolute path in the file name header. Objects are fsynced by {@link #flush} with
- * {@code fsync@openssh.com} where the server offers it. Objects are created mode 600 and directories
+ * names the object's absolute path in the file name header. Objects are fsynced with
+ * {@code fsync@openssh.com} where the server offers it, in the background as they are written;
+ * {@link #flush} waits for that. Objects are created mode 600 and directories
  * 700 (chmod after creation; URI parameter {@code chmod=false} for a server that refuses it).
  */
 public final class SftpBackend implements RepositoryBackend {
@@ -48,6 +53,8 @@ public final class SftpBackend implements RepositoryBackend {
     private static final int IO_TIMEOUT_MS = 60_000;
     /** owner-only modes, as with file repositories, where the server allows chmod */
     private static final int DIRECTORY_MODE = 0700;
+    /** objects per batch handed to the fsync thread */
+    private static final int SYNC_BATCH = 32;
 
     private final RepositoryUri uri;
     private final String root; // absolute, no trailing slash ("" for /)
@@ -61,17 +68,29 @@ public final class SftpBackend implements RepositoryBackend {
     private final boolean durable;
     private final boolean chmod;
     private Session session;
-    /** objects written since the last flush, to fsync; and the channel that does it */
+    /**
+     * Objects written but not yet handed to the fsync thread, the batches it has in hand, and its SFTP
+     * channel: fsyncs run on one background thread in batches as objects are written, so the server's
+     * disk writes overlap the reading of the next chunks, and {@link #flush} waits for the rest.
+     */
     private final List<String> unsynced = new ArrayList<>();
+    private final List<Future<?>> syncing = new ArrayList<>();
     private final Object syncLock = new Object();
+    private final ExecutorService syncer;
+    private final Object fsyncLock = new Object();
     private OpenSshFsync fsync;
     private boolean fsyncWarned;
-    private final AtomicLong synced = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong synced = new AtomicLong();
 
     public SftpBackend(RepositoryUri uri, RepositoryOptions options, CamelContext context) throws RepositoryException {
         this.uri = uri;
         this.root = uri.path().equals("/") ? "" : uri.path();
         this.durable = options.durableWrites();
+        this.syncer = durable ? Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "coldcopy-sftp-fsync");
+            t.setDaemon(true);
+            return t;
+        }) : null;
         // a server that refuses SETSTAT would fail every upload: ?chmod=false leaves modes to the server
         this.chmod = uri.param("chmod").map(v -> !v.equalsIgnoreCase("false") && !v.equalsIgnoreCase("no")).orElse(true);
         int port = uri.port() > 0 ? uri.port() : 22;
@@ -225,22 +244,58 @@ public final class SftpBackend implements RepositoryBackend {
         if (durable) {
             synchronized (syncLock) {
                 unsynced.add(path(key));
+                if (unsynced.size() >= SYNC_BATCH) {
+                    submitUnsynced();
+                }
             }
         }
     }
 
+    /** hands the objects written so far to the fsync thread; call with syncLock held */
+    private void submitUnsynced() {
+        List<String> batch = new ArrayList<>(unsynced);
+        unsynced.clear();
+        syncing.add(syncer.submit(() -> {
+            syncBatch(batch);
+            return null;
+        }));
+    }
+
     /**
-     * fsyncs every object written since the last flush with {@code fsync@openssh.com} when the server
-     * offers it (OpenSSH does): their data is on the server's disk when this returns. A server without the
-     * extension gets one warning; its objects are then as durable as the server makes them on its own.
+     * Returns once every object written so far is fsynced with {@code fsync@openssh.com}, when the server
+     * offers it (OpenSSH does): their data is then on the server's disk. A server without the extension
+     * gets one warning; its objects are then as durable as the server makes them on its own.
      */
     @Override
     public void flush() throws IOException {
+        if (!durable) {
+            return;
+        }
+        List<Future<?>> pending;
         synchronized (syncLock) {
-            if (unsynced.isEmpty()) {
-                return;
+            if (!unsynced.isEmpty()) {
+                submitUnsynced();
             }
-            List<String> paths = new ArrayList<>(unsynced);
+            pending = new ArrayList<>(syncing);
+            syncing.clear();
+        }
+        try {
+            for (Future<?> f : pending) {
+                f.get();
+            }
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof RepositoryException re ? re
+                    : new RepositoryException("syncing objects to disk in " + description + " failed: " + c, c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RepositoryException("interrupted while syncing objects to disk in " + description);
+        }
+    }
+
+    /** runs on the fsync thread only */
+    private void syncBatch(List<String> paths) throws RepositoryException {
+        synchronized (fsyncLock) {
             try {
                 if (fsync == null || !fsync.isConnected()) {
                     closeFsync();
@@ -252,10 +307,9 @@ public final class SftpBackend implements RepositoryBackend {
                         LOG.warn("{} does not offer {}: objects are not synced to the server's disk before the manifest",
                                 description, OpenSshFsync.EXTENSION);
                     }
-                } else {
-                    synced.addAndGet(fsync.fsync(paths));
+                    return;
                 }
-                unsynced.clear();
+                synced.addAndGet(fsync.fsync(paths));
             } catch (JSchException | IOException e) {
                 closeFsync();
                 throw new RepositoryException("syncing objects to disk in " + description + " failed: " + e.getMessage(), e);
@@ -422,7 +476,10 @@ public final class SftpBackend implements RepositoryBackend {
 
     @Override
     public void close() {
-        synchronized (syncLock) {
+        if (syncer != null) {
+            syncer.shutdown(); // fsyncs already queued still run; nothing waits for them
+        }
+        synchronized (fsyncLock) {
             closeFsync();
         }
         synchronized (sessionLock) {
