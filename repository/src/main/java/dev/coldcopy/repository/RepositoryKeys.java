@@ -56,7 +56,7 @@ public final class RepositoryKeys {
      * Logs one warning when the file is readable by group or others.
      */
     public static byte[] readKeyFile(Path file) throws RepositoryKeyException {
-        exposure(file).ifPresent(LOG::warn);
+        exposure(file, "can decrypt the repository").ifPresent(LOG::warn);
         byte[] raw;
         try {
             raw = Files.readAllBytes(file);
@@ -81,8 +81,12 @@ public final class RepositoryKeys {
         throw new RepositoryKeyException("key file " + file + " must hold a 32-byte key: 32 raw bytes, 64 hex digits or base64");
     }
 
-    /** a one-line warning when a key file can be read by others than its owner, else empty */
-    public static Optional<String> exposure(Path file) {
+    /**
+     * A one-line warning when a key file can be read by others than its owner, else empty.
+     *
+     * @param consequence what a reader of the file can do, e.g. "can decrypt the repository"
+     */
+    public static Optional<String> exposure(Path file, String consequence) {
         Set<PosixFilePermission> mode;
         try {
             mode = Files.getPosixFilePermissions(file);
@@ -95,7 +99,7 @@ public final class RepositoryKeys {
             return Optional.empty();
         }
         return Optional.of("key file " + file + " is readable by " + (group && others ? "group and others" : group ? "its group" : "others")
-                + " (mode " + PosixFilePermissions.toString(mode) + "): whoever can read it can decrypt the repository; chmod 600 it");
+                + " (mode " + PosixFilePermissions.toString(mode) + "): whoever can read it " + consequence + "; chmod 600 it");
     }
 
     /** Writes a new random key file (64 hex digits, mode 0600); fails if the file exists. */

@@ -8,6 +8,7 @@ import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
 import dev.coldcopy.repository.ObjectNotFoundException;
 import dev.coldcopy.repository.RepositoryException;
+import dev.coldcopy.repository.RepositoryKeys;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import java.io.ByteArrayOutputStream;
@@ -104,6 +105,7 @@ public final class SftpBackend implements RepositoryBackend {
         if (!Files.isReadable(key)) {
             throw new RepositoryException("sftp private key file " + key + " is not readable");
         }
+        RepositoryKeys.exposure(key, "can log in to " + description).ifPresent(LOG::warn);
         if (strict && !Files.isReadable(knownHosts)) {
             throw new RepositoryException("sftp known_hosts file " + knownHosts + " is not readable (host keys are checked by default)");
         }
