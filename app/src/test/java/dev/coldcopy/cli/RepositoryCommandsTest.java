@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.RepositoryOptions;
+import dev.coldcopy.repository.RepositoryUri;
+import dev.coldcopy.repository.testing.S3ProxyServer;
 import dev.coldcopy.service.ServiceHarness;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -104,6 +108,56 @@ class RepositoryCommandsTest {
                 String mode = java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
                 assertThat(mode).as(p.toString()).isEqualTo(Files.isDirectory(p) ? "rwx------" : "rw-------");
             }
+        }
+    }
+
+    @Test
+    void s3DamagedChunkIsQuarantinedAndTheNextBackupRepairsIt() throws Exception {
+        Path images = Files.createDirectories(dir.resolve("images"));
+        Path disk = QemuImages.createQcow2(images.resolve("db.qcow2"), 16 * MIB);
+        ServiceHarness.writeRandom(disk, MIB, (int) (2 * MIB), 5, dir);
+        try (S3ProxyServer s3 = S3ProxyServer.start(Files.createDirectories(dir.resolve("s3")))) {
+            s3.createBucket("backups");
+            String repo = "s3://backups/cli?endpoint=" + s3.endpoint() + "&region=" + S3ProxyServer.REGION
+                    + "&accessKey=" + S3ProxyServer.ACCESS_KEY + "&secretKey=" + S3ProxyServer.SECRET_KEY;
+            String[] backup = {"backup", "--repo", repo, "--vm", "db", "--disk", "vda=" + disk, "--allow-root", images.toString(),
+                "-Dcoldcopy.home=" + dir.resolve("home")};
+            CliRun first = run(backup);
+            assertThat(first.exit()).as(first.err()).isZero();
+            String firstId = first.out().split(" ")[1];
+            Path state1 = QemuImages.convertToRaw(disk, dir.resolve("state1.raw"));
+
+            // flip one byte of the largest chunk in the bucket (a real PutObject over it)
+            String damaged;
+            try (Repository r = Repository.open(RepositoryUri.parse(repo), RepositoryOptions.defaults())) {
+                damaged = r.backend().list("chunks/").stream()
+                        .max(java.util.Comparator.comparingInt(k -> uncheckedLength(r, k))).orElseThrow();
+                byte[] bytes = r.backend().get(damaged);
+                bytes[bytes.length / 2] ^= 0x01;
+                r.backend().put(damaged, bytes);
+            }
+            CliRun verify = run("verify", "--repo", repo);
+            assertThat(verify.exit()).as(verify.out()).isEqualTo(1);
+            assertThat(verify.err()).contains(damaged.substring(damaged.lastIndexOf('/') + 1)).contains("used by " + firstId)
+                    .contains("moved to quarantine/" + damaged + ".").contains("broken snapshots");
+
+            CliRun repair = run(backup);
+            assertThat(repair.exit()).as(repair.err()).isZero();
+            assertThat(repair.out()).matches("db/vda \\S+ full .*\\R");
+            CliRun verified = run("verify", "--repo", repo);
+            assertThat(verified.exit()).as(verified.err()).isZero();
+            CliRun restoreOld = run("restore", "--repo", repo, "--vm", "db", "--disk", "vda", "--snapshot", firstId,
+                    "--output", dir.resolve("repaired.raw").toString(), "--format", "raw");
+            assertThat(restoreOld.exit()).as(restoreOld.err()).isZero();
+            assertThat(compare(dir.resolve("repaired.raw"), "raw", state1)).contains("identical");
+        }
+    }
+
+    private static int uncheckedLength(Repository r, String key) {
+        try {
+            return r.backend().get(key).length;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
