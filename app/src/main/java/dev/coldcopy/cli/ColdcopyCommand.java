@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
             RestoreCommand.class,
             SnapshotsCommand.class,
             VerifyCommand.class,
+            PruneCommand.class,
+            UnlockCommand.class,
             MapCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class,

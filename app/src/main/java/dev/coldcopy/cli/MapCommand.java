@@ -1,13 +1,22 @@
 package dev.coldcopy.cli;
 
 import dev.coldcopy.nbd.camel.ExtentMap;
+import dev.coldcopy.nbd.protocol.ExportDescription;
 import dev.coldcopy.nbd.protocol.Extent;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
+import dev.coldcopy.nbd.protocol.TlsCredentials;
+import dev.coldcopy.nbd.protocol.TlsPsk;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,15 +26,19 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code coldcopy map NBD-URI [--context NAME] [--json]}: prints the extents of an export exactly as
- * {@code nbdinfo --map[=NAME] [--json]} does, for debugging exports and bitmaps.
+ * {@code nbdinfo --map[=NAME] [--json]} does, for debugging exports and bitmaps; {@code --list} prints the
+ * server's exports instead.
  */
 @Command(
         name = "map",
         mixinStandardHelpOptions = true,
         description = {
-            "Print the extents of an NBD export, as `nbdinfo --map` does.",
+            "Print the extents of an NBD export, as `nbdinfo --map` does, or with --list the server's exports.",
             "",
-            "One line per extent: `offset length flags description`, adjacent extents with equal flags merged."
+            "One line per extent: `offset length flags description`, adjacent extents with equal flags merged.",
+            "For nbds:// URIs name the CA that signed the server's certificate with --tls-ca-file (and a client",
+            "certificate and key with --tls-cert-file/--tls-key-file when the server verifies clients), or a",
+            "pre-shared key file with --tls-psk-file [--tls-username NAME]."
         })
 public final class MapCommand implements Callable<Integer> {
 
@@ -37,8 +50,30 @@ public final class MapCommand implements Callable<Integer> {
             description = "Meta context to map: base:allocation (default), qemu:dirty-bitmap:NAME, qemu:allocation-depth.")
     String context;
 
-    @Option(names = "--json", description = "Print a JSON array as `nbdinfo --map --json` does.")
+    @Option(names = "--json", description = "Print JSON as `nbdinfo --map --json` (or `--list --json`: name and description) does.")
     boolean json;
+
+    @Option(names = "--list", description = "List the server's exports and their descriptions (like `nbdinfo --list`).")
+    boolean list;
+
+    @Option(names = "--tls-ca-file", paramLabel = "PEM", description = "CA certificate(s) that signed the server's certificate.")
+    Path tlsCaFile;
+
+    @Option(names = "--tls-cert-file", paramLabel = "PEM", description = "Client certificate, for servers that verify clients.")
+    Path tlsCertFile;
+
+    @Option(names = "--tls-key-file", paramLabel = "PEM", description = "Private key of --tls-cert-file (PKCS#8 or PKCS#1 RSA).")
+    Path tlsKeyFile;
+
+    @Option(names = "--tls-psk-file", paramLabel = "FILE",
+            description = "Pre-shared key file (psktool's username:hexkey lines) for servers using TLS-PSK.")
+    Path tlsPskFile;
+
+    @Option(names = "--tls-username", paramLabel = "NAME", description = "Whose key in --tls-psk-file to use (default: its only key).")
+    String tlsUsername;
+
+    @Option(names = "--tls-no-verify-hostname", description = "Accept a server certificate that does not name the host.")
+    boolean noVerifyHostname;
 
     @Spec
     CommandSpec spec;
@@ -46,17 +81,59 @@ public final class MapCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         NbdUri nbdUri = NbdUri.parse(uri);
-        NbdClientOptions options = NbdClientOptions.builder().metaContexts(List.of(context)).build();
+        NbdClientOptions.Builder options = NbdClientOptions.builder().verifyHostname(!noVerifyHostname);
+        for (Path p : new Path[] {tlsCaFile, tlsCertFile, tlsKeyFile, tlsPskFile}) {
+            if (p != null && !Files.isReadable(p)) {
+                throw new IOException("TLS file " + p + " does not exist or is not readable");
+            }
+        }
+        if (tlsPskFile != null) {
+            if (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
+                throw new IOException("--tls-psk-file and certificate files exclude each other");
+            }
+            options.tlsPsk(TlsPsk.fromFile(tlsPskFile, tlsUsername));
+        } else if (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
+            options.sslContext(TlsCredentials.fromPemFiles(tlsCaFile, tlsCertFile, tlsKeyFile));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (list) {
+            List<ExportDescription> exports = NbdClient.listExports(nbdUri, options.build());
+            out.print(json ? exportsJson(exports) : exportsText(exports));
+            out.flush();
+            return 0;
+        }
         List<Extent> extents;
-        try (NbdClient client = NbdClient.connect(nbdUri, options)) {
+        try (NbdClient client = NbdClient.connect(nbdUri, options.metaContexts(List.of(context)).build())) {
             if (!client.metaContexts().contains(context)) {
                 throw new IOException("server does not offer meta context '" + context + "' on " + nbdUri);
             }
             extents = client.size() == 0 ? List.of() : ExtentMap.merge(client.blockStatus(context, 0, client.size()));
         }
-        PrintWriter out = spec.commandLine().getOut();
         out.print(json ? ExtentMap.toJson(context, extents) : ExtentMap.toText(context, extents));
         out.flush();
         return 0;
+    }
+
+    /** The export lines of {@code nbdinfo --list}: {@code export="NAME":} and, when there is one, its description. */
+    static String exportsText(List<ExportDescription> exports) {
+        StringBuilder sb = new StringBuilder();
+        for (ExportDescription e : exports) {
+            sb.append("export=\"").append(e.name()).append("\":\n");
+            if (!e.description().isEmpty()) {
+                sb.append("\tdescription: ").append(e.description()).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    static String exportsJson(List<ExportDescription> exports) throws IOException {
+        List<Map<String, String>> rows = new ArrayList<>();
+        for (ExportDescription e : exports) {
+            Map<String, String> row = new LinkedHashMap<>();
+            row.put("export-name", e.name());
+            row.put("description", e.description());
+            rows.add(row);
+        }
+        return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(rows) + "\n";
     }
 }

@@ -3,13 +3,19 @@ package dev.coldcopy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.coldcopy.nbd.testing.NbdkitServer;
 import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
+import dev.coldcopy.nbd.testing.TlsCertificates;
 import dev.coldcopy.nbd.testing.Tools;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -95,6 +101,119 @@ class MapCommandTest {
             CliRun badUri = coldcopy("map", "http://example.invalid/x");
             assertThat(badUri.exit()).isNotZero();
             assertThat(badUri.err()).startsWith("coldcopy map: ").hasLineCount(1);
+        }
+    }
+
+    @Test
+    void emptyExportEqualsNbdinfoByteForByte() {
+        try (NbdkitServer server = NbdkitServer.builder("memory").param("size=0").start()) {
+            String uri = server.uri().toString();
+            CliRun text = coldcopy("map", uri);
+            assertThat(text.exit()).as(text.err()).isZero();
+            assertThat(text.out()).isEqualTo(nbdinfo("--map", uri));
+            CliRun json = coldcopy("map", "--json", uri);
+            assertThat(json.exit()).as(json.err()).isZero();
+            assertThat(json.out()).isEqualTo(nbdinfo("--map", "--json", uri));
+        }
+    }
+
+    @Test
+    void exportBehindTheCowFilterEqualsNbdinfo() {
+        // the cow filter advertises a maximum block size of 0xFFFFFFFF (no limit)
+        try (NbdkitServer server = NbdkitServer.builder("data").filter("cow")
+                .param("data=1 2 3 @1048576 4 5 6 @4194304 0").param("size=8M").start()) {
+            String uri = server.uri().toString();
+            CliRun r = coldcopy("map", uri);
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).isEqualTo(nbdinfo("--map", uri)).contains("data");
+        }
+    }
+
+    @Test
+    void serverKilledDuringMapGivesOnlyTheOneLineReason() throws Exception {
+        PrintStream realErr = System.err;
+        ByteArrayOutputStream logged = new ByteArrayOutputStream();
+        try (NbdkitServer server = NbdkitServer.builder("memory").filter("delay").param("size=1M")
+                .param("delay-extents=30").start()) {
+            System.setErr(new PrintStream(logged, true));
+            CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> coldcopy("map", server.uri().toString()));
+            Thread.sleep(1500);
+            server.kill();
+            CliRun r = run.get(30, TimeUnit.SECONDS);
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.err()).startsWith("coldcopy map: ").hasLineCount(1);
+        } finally {
+            System.setErr(realErr);
+        }
+        assertThat(logged.toString()).as("nothing logged besides the reason").doesNotContain("WARN").doesNotContain("failed");
+    }
+
+    @Test
+    void listPrintsTheExportsAndDescriptionsNbdinfoLists() throws Exception {
+        try (NbdkitServer server = NbdkitServer.builder("memory").filter("exportname").param("size=1M")
+                .param("exportname=alpha").param("exportname=beta").param("exportdesc=fixed:scratch disk")
+                .param("exportname-list=explicit").start()) {
+            String uri = server.uri().toString();
+            CliRun text = coldcopy("map", "--list", uri);
+            assertThat(text.exit()).as(text.err()).isZero();
+            List<String> nbdinfoExportLines = nbdinfo("--list", uri).lines()
+                    .filter(l -> l.startsWith("export=") || l.startsWith("\tdescription:")).toList();
+            assertThat(text.out().lines().toList()).isEqualTo(nbdinfoExportLines)
+                    .contains("export=\"alpha\":", "\tdescription: scratch disk");
+
+            CliRun json = coldcopy("map", "--list", "--json", uri);
+            assertThat(json.exit()).as(json.err()).isZero();
+            ObjectMapper mapper = new ObjectMapper();
+            List<List<String>> expected = new ArrayList<>();
+            mapper.readTree(nbdinfo("--list", "--json", uri)).get("exports")
+                    .forEach(e -> expected.add(List.of(e.get("export-name").asText(), e.get("description").asText())));
+            List<List<String>> got = new ArrayList<>();
+            mapper.readTree(json.out()).forEach(e -> got.add(List.of(e.get("export-name").asText(), e.get("description").asText())));
+            assertThat(got).isEqualTo(expected).hasSize(2);
+        }
+    }
+
+    @Test
+    void tlsWithPemFilesFromTheCommandLine() {
+        Path pki = TlsCertificates.createClient(TlsCertificates.create(tmp.resolve("pki")));
+        try (QemuNbdServer server = QemuNbdServer.builder(image()).tls(pki, true).start()) {
+            String uri = server.uri().toString();
+            assertThat(uri).startsWith("nbds://");
+            String expected = nbdinfo("--map", uri + "?tls-certificates=" + pki);
+
+            CliRun ok = coldcopy("map", uri, "--tls-ca-file", pki.resolve("ca-cert.pem").toString(),
+                    "--tls-cert-file", pki.resolve("client-cert.pem").toString(),
+                    "--tls-key-file", pki.resolve("client-key-pkcs1.pem").toString());
+            assertThat(ok.exit()).as(ok.err()).isZero();
+            assertThat(ok.out()).isEqualTo(expected);
+
+            CliRun untrusted = coldcopy("map", uri);
+            assertThat(untrusted.exit()).isNotZero();
+            assertThat(untrusted.err()).startsWith("coldcopy map: ").hasLineCount(1)
+                    .contains("not signed by a CA this client trusts").contains("--tls-ca-file")
+                    .doesNotContain("PKIX path building failed");
+
+            CliRun noClientCert = coldcopy("map", uri, "--tls-ca-file", pki.resolve("ca-cert.pem").toString());
+            assertThat(noClientCert.exit()).isNotZero();
+            assertThat(noClientCert.err()).startsWith("coldcopy map: ").hasLineCount(1);
+        }
+    }
+
+    @Test
+    void tlsWithAPreSharedKeyFromTheCommandLine() {
+        Path keys = tmp.resolve("keys.psk");
+        Tools.run(Duration.ofSeconds(30), List.of("psktool", "-u", "alice", "-p", keys.toString()));
+        try (NbdkitServer server = NbdkitServer.builder("data").param("data=1 2 3 @1048576 4 5 6").param("size=4M")
+                .tlsPsk(keys).start()) {
+            String uri = server.uri().toString();
+            String expected = nbdinfo("--map", uri.replace("nbds://", "nbds://alice@") + "?tls-psk-file=" + keys);
+            CliRun ok = coldcopy("map", uri, "--tls-psk-file", keys.toString(), "--tls-username", "alice");
+            assertThat(ok.exit()).as(ok.err()).isZero();
+            assertThat(ok.out()).isEqualTo(expected).contains("data");
+
+            CliRun certificates = coldcopy("map", uri);
+            assertThat(certificates.exit()).isNotZero();
+            assertThat(certificates.err()).startsWith("coldcopy map: ").hasLineCount(1).contains("--tls-psk-file");
         }
     }
 }

@@ -89,6 +89,9 @@ public final class ExtentMap {
             }
             sb.append('}').append(i + 1 < extents.size() ? ",\n" : "\n");
         }
+        if (extents.isEmpty()) {
+            sb.append('\n'); // nbdinfo prints an empty line between the brackets of an empty map
+        }
         return sb.append("]\n").toString();
     }
 }

@@ -1,6 +1,9 @@
 package dev.coldcopy.nbd.camel;
 
 import dev.coldcopy.nbd.protocol.NbdUri;
+import dev.coldcopy.nbd.protocol.TlsCredentials;
+import dev.coldcopy.nbd.protocol.TlsPsk;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.net.ssl.SSLContext;
 import org.apache.camel.RuntimeCamelException;
@@ -50,6 +53,37 @@ public class NbdConfiguration implements Cloneable {
      */
     @UriParam(label = "security")
     private SSLContext sslContext;
+
+    /**
+     * PEM file with the CA certificate(s) that signed the server's certificate (qemu's tls-creds-x509
+     * {@code ca-cert.pem}, nbdkit's {@code ca-cert.pem}). Default: the JVM's trust store.
+     */
+    @UriParam(label = "security")
+    private String tlsCaFile;
+
+    /** PEM client certificate, for servers that verify peers (with tlsKeyFile). */
+    @UriParam(label = "security")
+    private String tlsCertFile;
+
+    /** PEM private key of tlsCertFile (PKCS#8 or PKCS#1 RSA, unencrypted). */
+    @UriParam(label = "security", secret = true)
+    private String tlsKeyFile;
+
+    /**
+     * TLS with a pre-shared key instead of certificates: a key file as GnuTLS's psktool writes it
+     * ({@code username:hexkey} lines), the one nbdkit {@code --tls-psk} and qemu {@code tls-creds-psk} read.
+     */
+    @UriParam(label = "security")
+    private String tlsPskFile;
+
+    /** The user name whose key in tlsPskFile to use; unset = the file's only key. */
+    @UriParam(label = "security")
+    private String tlsUsername;
+
+    /** The context built from the PEM files (at validation), when sslContext was not given. */
+    private transient SSLContext pemContext;
+    /** The key read from tlsPskFile (at validation). */
+    private transient TlsPsk psk;
 
     /** Check that the server's certificate names the host connected to. */
     @UriParam(label = "security", defaultValue = "true")
@@ -181,6 +215,48 @@ public class NbdConfiguration implements Cloneable {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext "
                     + "(e.g. qemu:dirty-bitmap:NAME), not base:allocation");
         }
+        if (tlsPskFile != null && !tlsPskFile.isBlank()) {
+            if (sslContext != null || tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
+                throw new IllegalArgumentException("nbd: tlsPskFile (a pre-shared key) and certificates "
+                        + "(sslContext, tlsCaFile, tlsCertFile, tlsKeyFile) exclude each other");
+            }
+            try {
+                psk = TlsPsk.fromFile(path(tlsPskFile), tlsUsername);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("nbd: " + e.getMessage(), e);
+            }
+        }
+        if (sslContext == null && (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null)) {
+            // built here so a missing or unreadable file fails the route at start, with its reason
+            try {
+                pemContext = TlsCredentials.fromPemFiles(path(tlsCaFile), path(tlsCertFile), path(tlsKeyFile));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("nbd: " + e.getMessage(), e);
+            }
+        } else if (sslContext != null && (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null)) {
+            throw new IllegalArgumentException("nbd: give either sslContext or tlsCaFile/tlsCertFile/tlsKeyFile, not both");
+        }
+    }
+
+    private static Path path(String file) {
+        if (file == null || file.isBlank()) {
+            return null;
+        }
+        Path p = Path.of(file);
+        if (!Files.isReadable(p)) {
+            throw new IllegalArgumentException("TLS file " + file + " does not exist or is not readable");
+        }
+        return p;
+    }
+
+    /** The pre-shared key read from tlsPskFile, or null. */
+    public TlsPsk effectiveTlsPsk() {
+        return psk;
+    }
+
+    /** The SSLContext to use: the sslContext bean, else the one built from the PEM files, else null (JVM default). */
+    public SSLContext effectiveSslContext() {
+        return sslContext != null ? sslContext : pemContext;
     }
 
     public NbdConfiguration copy() {
@@ -205,6 +281,16 @@ public class NbdConfiguration implements Cloneable {
     public void setTls(boolean tls) { this.tls = tls; }
     public SSLContext getSslContext() { return sslContext; }
     public void setSslContext(SSLContext sslContext) { this.sslContext = sslContext; }
+    public String getTlsCaFile() { return tlsCaFile; }
+    public void setTlsCaFile(String tlsCaFile) { this.tlsCaFile = tlsCaFile; }
+    public String getTlsCertFile() { return tlsCertFile; }
+    public void setTlsCertFile(String tlsCertFile) { this.tlsCertFile = tlsCertFile; }
+    public String getTlsKeyFile() { return tlsKeyFile; }
+    public void setTlsKeyFile(String tlsKeyFile) { this.tlsKeyFile = tlsKeyFile; }
+    public String getTlsPskFile() { return tlsPskFile; }
+    public void setTlsPskFile(String tlsPskFile) { this.tlsPskFile = tlsPskFile; }
+    public String getTlsUsername() { return tlsUsername; }
+    public void setTlsUsername(String tlsUsername) { this.tlsUsername = tlsUsername; }
     public boolean isVerifyHostname() { return verifyHostname; }
     public void setVerifyHostname(boolean verifyHostname) { this.verifyHostname = verifyHostname; }
     public String getUri() { return uri; }

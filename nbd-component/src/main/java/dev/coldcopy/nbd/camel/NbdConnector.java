@@ -1,5 +1,6 @@
 package dev.coldcopy.nbd.camel;
 
+import dev.coldcopy.nbd.protocol.ExportDescription;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
@@ -14,17 +15,31 @@ final class NbdConnector {
     private NbdConnector() {}
 
     static NbdClient connect(NbdUri uri, NbdConfiguration config, List<String> contexts) throws IOException {
-        NbdClientOptions options = NbdClientOptions.builder()
+        return NbdClient.connect(uri, options(config, contexts));
+    }
+
+    /** Every meta context the export offers (none when the server lacks structured replies). */
+    static List<String> offeredContexts(NbdUri uri, NbdConfiguration config) throws IOException {
+        return NbdClient.offeredMetaContexts(uri, options(config, List.of()));
+    }
+
+    /** The server's exports with their descriptions (NBD_OPT_LIST). */
+    static List<ExportDescription> listExports(NbdUri uri, NbdConfiguration config) throws IOException {
+        return NbdClient.listExports(uri, options(config, List.of()));
+    }
+
+    static NbdClientOptions options(NbdConfiguration config, List<String> contexts) throws IOException {
+        return NbdClientOptions.builder()
                 .connectTimeout(Duration.ofMillis(config.getConnectTimeout()))
                 .ioTimeout(Duration.ofMillis(config.getIoTimeout()))
                 .metaContexts(contexts)
                 .maxInFlight(config.getMaxInFlight())
                 .connections(config.getConnections())
                 .readRequestSize(config.getReadRequestSize())
-                .sslContext(config.getSslContext())
+                .sslContext(config.effectiveSslContext())
+                .tlsPsk(config.effectiveTlsPsk())
                 .verifyHostname(config.isVerifyHostname())
                 .build();
-        return NbdClient.connect(uri, options);
     }
 
     /** Fails with a one-line reason when the server did not accept {@code context}. */

@@ -30,6 +30,25 @@ public class NbdConsumer extends ScheduledPollConsumer {
 
     @Override
     protected int poll() throws Exception {
+        try {
+            return pass();
+        } catch (Exception e) {
+            if (willPollAgain()) {
+                throw e; // Camel reports it ("will try again at next poll"), which is then true
+            }
+            // the last poll: Camel's own report would promise a retry that never comes
+            getExceptionHandler().handleException("NBD pass over " + endpoint.exportUri() + " failed: " + e.getMessage()
+                    + " (not tried again: repeatCount=" + getRepeatCount() + ")", e);
+            return 0;
+        }
+    }
+
+    /** getCounter() counts the polls so far, this one included; repeatCount 0 means poll forever. */
+    private boolean willPollAgain() {
+        return getRepeatCount() <= 0 || getCounter() < getRepeatCount();
+    }
+
+    private int pass() throws Exception {
         NbdConfiguration config = endpoint.getConfiguration();
         NbdUri uri = endpoint.exportUri();
         long started = System.nanoTime();

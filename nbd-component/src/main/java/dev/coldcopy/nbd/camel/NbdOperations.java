@@ -12,8 +12,10 @@ public enum NbdOperations {
     writeZeroes,
     /** Asks the server to make completed writes durable. */
     flush,
-    /** Body becomes the export's ExportInfo; CamelNbdExportSize is set. */
+    /** Body becomes the export's ExportInfo (with every meta context it offers); CamelNbdExportSize is set. */
     info,
+    /** Body becomes the server's exports (NBD_OPT_LIST) as a list of ExportDescription (name, description). */
+    list,
     /**
      * Closes the shared write connection to the export (write, writeZeroes and flush keep one open per
      * export until the component stops); end a write stream with flush, then disconnect.

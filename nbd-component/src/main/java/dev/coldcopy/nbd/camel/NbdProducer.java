@@ -44,6 +44,7 @@ public class NbdProducer extends DefaultProducer {
             case chunks -> chunks(exchange, uri, config, metaContext);
             case extents -> extents(in, uri, config, metaContext);
             case info -> info(in, uri, config);
+            case list -> list(in, uri, config);
             case write -> write(in, uri, config);
             case writeZeroes -> writeZeroes(in, uri, config);
             case flush -> withWriter(uri, config, NbdClient::flush);
@@ -64,7 +65,7 @@ public class NbdProducer extends DefaultProducer {
             return NbdOperations.valueOf(header.toString());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("nbd: unknown operation '" + header + "' in header "
-                    + NbdConstants.OPERATION + " (use chunks, extents, write, writeZeroes, flush, info or disconnect)");
+                    + NbdConstants.OPERATION + " (use chunks, extents, write, writeZeroes, flush, info, list or disconnect)");
         }
     }
 
@@ -82,7 +83,8 @@ public class NbdProducer extends DefaultProducer {
     }
 
     private void chunks(Exchange exchange, NbdUri uri, NbdConfiguration config, String metaContext) throws IOException {
-        NbdChunkIterator chunks = NbdConnector.openChunks(uri, config, metaContext, false)
+        // the same contract as the consumer: an empty plan still yields one NONE chunk marked last
+        NbdChunkIterator chunks = NbdConnector.openChunks(uri, config, metaContext, true)
                 .stopWhen(() -> exchange.getException() != null || exchange.isRollbackOnly() || exchange.isRouteStop());
         Message in = exchange.getIn();
         if ("chunk".equals(config.getOutputType())) {
@@ -104,11 +106,17 @@ public class NbdProducer extends DefaultProducer {
     }
 
     private static void info(Message in, NbdUri uri, NbdConfiguration config) throws IOException {
-        try (NbdClient client = NbdConnector.connect(uri, config, List.of())) {
+        // ask for every context the export offers, so ExportInfo.metaContextIds lists them all
+        List<String> offered = NbdConnector.offeredContexts(uri, config);
+        try (NbdClient client = NbdConnector.connect(uri, config, offered)) {
             ExportInfo info = client.info();
             in.setBody(info);
             in.setHeader(NbdConstants.EXPORT_SIZE, client.size());
         }
+    }
+
+    private static void list(Message in, NbdUri uri, NbdConfiguration config) throws IOException {
+        in.setBody(NbdConnector.listExports(uri, config));
     }
 
     private void write(Message in, NbdUri uri, NbdConfiguration config) throws Exception {

@@ -45,6 +45,11 @@ final class Handshake {
         return wire;
     }
 
+    /** Whether the server accepted NBD_OPT_STRUCTURED_REPLY. */
+    boolean structured() {
+        return structured;
+    }
+
     /** Runs the whole state machine up to transmission; returns what was negotiated. */
     ExportInfo openExport() throws IOException {
         Step step = Step.GREETING;
@@ -99,6 +104,15 @@ final class Handshake {
         if (r.type != NBD_REP_ACK) {
             throw unexpected(NBD_OPT_STARTTLS, r);
         }
+        if (options.tlsPsk() != null) {
+            try {
+                wire = ((Wire.ChannelWire) wire).startTlsPsk(options.tlsPsk());
+            } catch (IOException e) {
+                throw new NbdException("TLS-PSK handshake with " + uri.host() + ":" + uri.port() + " as user '"
+                        + options.tlsPsk().identity() + "' failed: " + explainPsk(e), e);
+            }
+            return Step.STRUCTURED_REPLY;
+        }
         SSLContext ctx = options.sslContext();
         try {
             if (ctx == null) {
@@ -106,11 +120,51 @@ final class Handshake {
             }
             wire = ((Wire.ChannelWire) wire).startTls(ctx, uri.host(), uri.port(), options.verifyHostname());
         } catch (IOException e) {
-            throw new NbdException("TLS handshake with " + uri.host() + ":" + uri.port() + " failed: " + e.getMessage(), e);
+            throw new NbdException("TLS handshake with " + uri.host() + ":" + uri.port() + " failed: " + explainTls(e), e);
         } catch (java.security.GeneralSecurityException e) {
             throw new NbdException("no TLS context available: " + e.getMessage(), e);
         }
         return Step.STRUCTURED_REPLY;
+    }
+
+    private static String explainPsk(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("decrypt_error") || m.contains("unknown_psk_identity") || m.contains("bad_record_mac")) {
+            return "the server does not accept this user name and key (" + m + ")";
+        }
+        if (m.contains("handshake_failure")) {
+            return m + "; the server may use X.509 certificates rather than a pre-shared key (use tlsCaFile instead)";
+        }
+        return m;
+    }
+
+    /** What to do about a failed TLS handshake, in the user's terms rather than JSSE's. */
+    private String explainTls(IOException e) {
+        String all = "";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            all += " " + t;
+        }
+        if (all.contains("PKIX path") || all.contains("CertPathBuilderException")) {
+            return "the server's certificate is not signed by a CA this client trusts; name the CA certificate that signed it "
+                    + "(PEM) with tlsCaFile (CLI: --tls-ca-file)";
+        }
+        if (all.contains("No subject alternative") || all.contains("No name matching")) {
+            return "the server's certificate does not name host '" + uri.host() + "'; connect by a name or address the "
+                    + "certificate holds, or set verifyHostname=false (CLI: --tls-no-verify-hostname)";
+        }
+        if (all.contains("certificate_required") || all.contains("bad_certificate")) {
+            return "the server wants a client certificate: give tlsCertFile and tlsKeyFile (CLI: --tls-cert-file, --tls-key-file) "
+                    + "(" + e.getMessage() + ")";
+        }
+        if (all.contains("handshake_failure") || all.contains("insufficient_security") || all.contains("no cipher suites")
+                || all.contains("terminated the handshake") || all.contains("Connection reset") || all.contains("Broken pipe")
+                || all.contains("EOFException")) {
+            // GnuTLS servers with only a pre-shared key hang up on a certificate-only client hello (seen as
+            // "terminated the handshake" or "Connection reset", depending on timing)
+            return e.getMessage() + "; if the server uses a pre-shared key (nbdkit --tls-psk, qemu tls-creds-psk), give its "
+                    + "key file with tlsPskFile (CLI: --tls-psk-file)";
+        }
+        return e.getMessage();
     }
 
     Step structuredReply() throws IOException {
@@ -163,6 +217,7 @@ final class Handshake {
         req.putInt(name.length).put(name).putShort((short) 1).putShort((short) NBD_INFO_BLOCK_SIZE);
         sendOption(option, req.array());
         long size = -1;
+        boolean sized = false;
         int flags = 0;
         BlockSize blockSize = BlockSize.DEFAULT;
         while (true) {
@@ -179,6 +234,8 @@ final class Handshake {
                     }
                     size = d.getLong();
                     flags = d.getShort() & 0xffff;
+                    checkSize(size);
+                    sized = true;
                 } else if (infoType == NBD_INFO_BLOCK_SIZE) {
                     if (d.remaining() < 12) {
                         throw new NbdProtocolException("NBD_INFO_BLOCK_SIZE reply too short");
@@ -187,7 +244,7 @@ final class Handshake {
                     int pref = d.getInt();
                     int max = d.getInt();
                     try {
-                        blockSize = new BlockSize(min, pref, max);
+                        blockSize = BlockSize.fromWire(min, pref, max);
                     } catch (IllegalArgumentException e) {
                         throw new NbdProtocolException("server sent invalid block sizes: " + e.getMessage());
                     }
@@ -204,11 +261,22 @@ final class Handshake {
                 throw unexpected(option, r);
             }
         }
-        if (size < 0) {
+        if (!sized) {
             throw new NbdProtocolException(optionName(option) + " finished without NBD_INFO_EXPORT");
         }
         info = new ExportInfo(uri.exportName(), size, flags, blockSize, contexts, structured, false);
         return Step.READY;
+    }
+
+    /**
+     * The export size is an unsigned 64-bit field; offsets in this client are Java longs, so sizes of
+     * 2^63 bytes and more (no real server offers them: nbdkit and qemu stop at 2^63 - 1) are refused plainly.
+     */
+    private void checkSize(long size) throws NbdProtocolException {
+        if (size < 0) {
+            throw new NbdProtocolException("export '" + uri.exportName() + "' is " + Long.toUnsignedString(size)
+                    + " bytes, more than the largest size this client handles (" + Long.MAX_VALUE + ")");
+        }
     }
 
     private Step exportName() throws IOException {
@@ -223,6 +291,7 @@ final class Handshake {
         }
         long size = b.getLong();
         int flags = b.getShort() & 0xffff;
+        checkSize(size);
         info = new ExportInfo(uri.exportName(), size, flags, BlockSize.DEFAULT, contexts, structured, false);
         return Step.READY;
     }
@@ -235,7 +304,10 @@ final class Handshake {
             OptionReply r = readReply(NBD_OPT_LIST);
             if (r.type == NBD_REP_SERVER) {
                 ByteBuffer d = ByteBuffer.wrap(r.data);
-                int len = d.getInt();
+                if (d.remaining() < 4) {
+                    throw new NbdProtocolException("NBD_REP_SERVER reply too short");
+                }
+                int len = d.getInt(); // unsigned: above 2^31 it reads negative, and is too long either way
                 if (len < 0 || len > d.remaining()) {
                     throw new NbdProtocolException("bad export name length in NBD_REP_SERVER");
                 }
@@ -262,7 +334,10 @@ final class Handshake {
             OptionReply r = readReply(NBD_OPT_LIST_META_CONTEXT);
             if (r.type == NBD_REP_META_CONTEXT) {
                 ByteBuffer d = ByteBuffer.wrap(r.data);
-                d.getInt();
+                if (d.remaining() < 4) {
+                    throw new NbdProtocolException("NBD_REP_META_CONTEXT reply too short");
+                }
+                d.getInt(); // the id means nothing in a listing
                 result.add(utf8(d, d.remaining()));
             } else if (r.type == NBD_REP_ACK) {
                 return result;

@@ -45,8 +45,9 @@ public final class NbdClient implements AutoCloseable {
         this.connections = connections;
         this.info = connections[0].info();
         BlockSize bs = info.blockSize();
-        this.minimum = bs.minimum();
-        int piece = Math.min(options.readRequestSize(), bs.maximum());
+        this.minimum = (int) bs.minimum();
+        // maximum is unsigned 32-bit (0xFFFFFFFF = no limit): compare as longs
+        int piece = (int) Math.min(options.readRequestSize(), bs.maximum());
         piece -= piece % minimum;
         this.pieceSize = Math.max(piece, minimum);
     }
@@ -92,6 +93,18 @@ public final class NbdClient implements AutoCloseable {
             hs.begin();
             hs.structuredReply();
             return hs.listMetaContexts(query);
+        });
+    }
+
+    /**
+     * Every meta context the URI's export offers (NBD_OPT_LIST_META_CONTEXT with no query), or an empty
+     * list when the server has no structured replies and so no contexts at all.
+     */
+    public static List<String> offeredMetaContexts(NbdUri uri, NbdClientOptions options) throws IOException {
+        return session(uri, options, hs -> {
+            hs.begin();
+            hs.structuredReply();
+            return hs.structured() ? hs.listMetaContexts(null) : List.of();
         });
     }
 
@@ -247,14 +260,21 @@ public final class NbdClient implements AutoCloseable {
         });
     }
 
-    /** Writes {@code src.remaining()} bytes at offset; src's position is not moved. Needs aligned offset and length. */
+    /**
+     * Writes {@code src.remaining()} bytes at offset; src's position is not moved. When the server has a
+     * minimum block size above 1 and the range is not aligned to it, the partial blocks at either end are
+     * read, patched and written back whole (read-modify-write), so the server only sees aligned requests.
+     * That is not atomic: another client writing the same partial block at the same time can lose its write.
+     */
     public CompletableFuture<Void> writeAsync(long offset, ByteBuffer src, boolean fua) {
         int length = src.remaining();
         checkRange("write", offset, length);
-        checkAligned("write", offset, length);
         CompletableFuture<Void> refused = checkWritable("write");
         if (refused != null || length == 0) {
             return refused != null ? refused : CompletableFuture.completedFuture(null);
+        }
+        if (!aligned(offset, length)) {
+            return readModifyWrite(offset, src.duplicate(), fua);
         }
         int flags = fua && info.canFua() ? NBD_CMD_FLAG_FUA : 0;
         int pieces = (int) ((length + (long) pieceSize - 1) / pieceSize);
@@ -273,6 +293,33 @@ public final class NbdClient implements AutoCloseable {
         return agg.result;
     }
 
+    /** Reads the partial first and last blocks around the range, lays {@code src} over them, writes the whole. */
+    private CompletableFuture<Void> readModifyWrite(long offset, ByteBuffer src, boolean fua) {
+        long start = offset - offset % minimum;
+        long end = Math.min(size(), roundUp(offset + src.remaining()));
+        if (end - start > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("unaligned write too large: " + src.remaining() + " bytes");
+        }
+        ByteBuffer whole = ByteBuffer.allocate((int) (end - start));
+        CompletableFuture<Void> head = CompletableFuture.completedFuture(null);
+        CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+        if (offset != start) {
+            head = readAsync(start, whole.duplicate().limit((int) Math.min(minimum, end - start)));
+        }
+        long lastBlock = Math.max(start, end - minimum);
+        if (offset + src.remaining() != end && (lastBlock != start || offset == start)) {
+            ByteBuffer view = whole.duplicate();
+            view.position((int) (lastBlock - start));
+            tail = readAsync(lastBlock, view);
+        }
+        return CompletableFuture.allOf(head, tail).thenComposeAsync(v -> {
+            ByteBuffer patch = whole.duplicate();
+            patch.position((int) (offset - start));
+            patch.put(src);
+            return writeAsync(start, whole, fua);
+        });
+    }
+
     /**
      * Writes zeroes over the range. {@code noHole} asks the server to allocate (NBD_CMD_FLAG_NO_HOLE);
      * FAST_ZERO is added when {@link NbdClientOptions#fastZero()} and the server offers it. Falls back to
@@ -280,10 +327,31 @@ public final class NbdClient implements AutoCloseable {
      */
     public CompletableFuture<Void> writeZeroesAsync(long offset, long length, boolean noHole) {
         checkRange("writeZeroes", offset, length);
-        checkAligned("writeZeroes", offset, length);
         CompletableFuture<Void> refused = checkWritable("writeZeroes");
         if (refused != null || length == 0) {
             return refused != null ? refused : CompletableFuture.completedFuture(null);
+        }
+        if (!aligned(offset, length)) {
+            // partial blocks at the ends by read-modify-write, the aligned middle as a zero request
+            long innerStart = roundUp(offset);
+            long innerEnd = Math.max(innerStart, (offset + length) - (offset + length) % minimum);
+            if (offset + length == size()) {
+                innerEnd = Math.max(innerStart, size());
+            }
+            List<CompletableFuture<Void>> parts = new ArrayList<>();
+            if (innerStart >= offset + length) {
+                return writeAsync(offset, ByteBuffer.allocate((int) length), false);
+            }
+            if (innerStart > offset) {
+                parts.add(writeAsync(offset, ByteBuffer.allocate((int) (innerStart - offset)), false));
+            }
+            if (innerEnd > innerStart) {
+                parts.add(writeZeroesAsync(innerStart, innerEnd - innerStart, noHole));
+            }
+            if (offset + length > innerEnd) {
+                parts.add(writeAsync(innerEnd, ByteBuffer.allocate((int) (offset + length - innerEnd)), false));
+            }
+            return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]));
         }
         if (!info.canWriteZeroes()) {
             return writeZeroBuffers(offset, length);
@@ -309,7 +377,12 @@ public final class NbdClient implements AutoCloseable {
     /** Discards the range (advisory: a no-op when the server has no TRIM). */
     public CompletableFuture<Void> trimAsync(long offset, long length) {
         checkRange("trim", offset, length);
-        checkAligned("trim", offset, length);
+        if (!aligned(offset, length)) {
+            // advisory anyway: trim only the whole blocks inside the range
+            long innerStart = roundUp(offset);
+            long innerEnd = offset + length == size() ? size() : (offset + length) - (offset + length) % minimum;
+            return innerEnd > innerStart ? trimAsync(innerStart, innerEnd - innerStart) : CompletableFuture.completedFuture(null);
+        }
         CompletableFuture<Void> refused = checkWritable("trim");
         if (refused != null || length == 0 || !info.canTrim()) {
             return refused != null ? refused : CompletableFuture.completedFuture(null);
@@ -509,11 +582,9 @@ public final class NbdClient implements AutoCloseable {
         }
     }
 
-    private void checkAligned(String what, long offset, long length) {
-        if (minimum > 1 && (offset % minimum != 0 || (length % minimum != 0 && offset + length != size()))) {
-            throw new IllegalArgumentException(what + " range [" + offset + ", +" + length + ") is not aligned to the server's minimum block size "
-                    + minimum);
-        }
+    /** Whether the server accepts the range as one request: both ends on its minimum block size (or the export's end). */
+    private boolean aligned(long offset, long length) {
+        return minimum == 1 || (offset % minimum == 0 && (length % minimum == 0 || offset + length == size()));
     }
 
     private CompletableFuture<Void> checkWritable(String what) {

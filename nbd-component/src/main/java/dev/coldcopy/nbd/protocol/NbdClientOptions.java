@@ -17,6 +17,7 @@ public final class NbdClientOptions {
     private final boolean extendedHeaders;
     private final boolean fastZero;
     private final SSLContext sslContext;
+    private final TlsPsk tlsPsk;
     private final boolean verifyHostname;
 
     private NbdClientOptions(Builder b) {
@@ -30,6 +31,7 @@ public final class NbdClientOptions {
         this.extendedHeaders = b.extendedHeaders;
         this.fastZero = b.fastZero;
         this.sslContext = b.sslContext;
+        this.tlsPsk = b.tlsPsk;
         this.verifyHostname = b.verifyHostname;
     }
 
@@ -53,6 +55,7 @@ public final class NbdClientOptions {
         b.extendedHeaders = extendedHeaders;
         b.fastZero = fastZero;
         b.sslContext = sslContext;
+        b.tlsPsk = tlsPsk;
         b.verifyHostname = verifyHostname;
         return b;
     }
@@ -110,6 +113,11 @@ public final class NbdClientOptions {
         return sslContext;
     }
 
+    /** For nbds:// URIs: a pre-shared key instead of certificates (TLS-PSK) [null: X.509]. */
+    public TlsPsk tlsPsk() {
+        return tlsPsk;
+    }
+
     /** Check that the server certificate names the host of the URI [true]. */
     public boolean verifyHostname() {
         return verifyHostname;
@@ -126,6 +134,7 @@ public final class NbdClientOptions {
         private boolean extendedHeaders = false;
         private boolean fastZero = false;
         private SSLContext sslContext;
+        private TlsPsk tlsPsk;
         private boolean verifyHostname = true;
 
         private Builder() {
@@ -195,6 +204,11 @@ public final class NbdClientOptions {
 
         public Builder sslContext(SSLContext ctx) {
             this.sslContext = ctx;
+            return this;
+        }
+
+        public Builder tlsPsk(TlsPsk psk) {
+            this.tlsPsk = psk;
             return this;
         }
 

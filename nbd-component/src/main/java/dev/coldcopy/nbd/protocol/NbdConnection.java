@@ -38,6 +38,8 @@ final class NbdConnection {
         return t;
     });
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(256 * 1024);
+    /** Block status and error chunks larger than this are a broken or hostile server. */
+    private static final long MAX_CHUNK_PAYLOAD = 64 * 1024 * 1024;
 
     /** A request in flight; only the reader thread touches it after it is sent. */
     static final class Request {
@@ -220,7 +222,8 @@ final class NbdConnection {
             failure = cause;
         }
         if (!closing) {
-            NbdLog.log().warn("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
+            // debug only: every request pending or sent later fails with this cause, so the caller reports it
+            NbdLog.log().debug("NBD connection {} to export '{}' failed: {}", id, info.name(), cause.getMessage());
         }
         wire.close();
         watchdog.cancel(false);
@@ -361,7 +364,7 @@ final class NbdConnection {
                     throw new NbdProtocolException("bad NBD_REPLY_TYPE_BLOCK_STATUS chunk (length " + length
                             + ") for " + commandName(r.command));
                 }
-                scratch = readPayload(scratch, (int) length);
+                scratch = readPayload(scratch, length);
                 int contextId = scratch.getInt();
                 List<Extent> list = r.extents.computeIfAbsent(contextId, k -> new ArrayList<>());
                 long at = list.isEmpty() ? r.offset : list.get(list.size() - 1).end();
@@ -387,7 +390,7 @@ final class NbdConnection {
                 if (length < 6) {
                     throw new NbdProtocolException("error chunk too short");
                 }
-                scratch = readPayload(scratch, (int) length);
+                scratch = readPayload(scratch, length);
                 int error = scratch.getInt();
                 int msgLen = scratch.getShort() & 0xffff;
                 if (msgLen > scratch.remaining()) {
@@ -427,20 +430,23 @@ final class NbdConnection {
         if (r.command != NBD_CMD_READ) {
             throw new NbdProtocolException(what + " chunk for " + commandName(r.command));
         }
-        if (offset < r.offset || offset + len > r.offset + r.length) {
-            throw new NbdProtocolException(what + " chunk [" + offset + ", +" + len + ") outside the request ["
+        // offset is unsigned 64-bit on the wire: above 2^63 it reads negative here, and offset + len could
+        // overflow, so compare distances rather than ends
+        if (offset < r.offset || len > r.length || offset - r.offset > r.length - len) {
+            throw new NbdProtocolException(what + " chunk [" + Long.toUnsignedString(offset) + ", +" + len + ") outside the request ["
                     + r.offset + ", +" + r.length + ")");
         }
     }
 
-    private ByteBuffer readPayload(ByteBuffer scratch, int len) throws IOException {
+    /** Reads a chunk payload whose length is the unsigned 32-bit field of the chunk header. */
+    private ByteBuffer readPayload(ByteBuffer scratch, long len) throws IOException {
         if (scratch.capacity() < len) {
-            if (len > 64 * 1024 * 1024) {
+            if (len > MAX_CHUNK_PAYLOAD) {
                 throw new NbdProtocolException("structured reply chunk too large: " + len + " bytes");
             }
-            scratch = ByteBuffer.allocate(Math.max(len, scratch.capacity() * 2));
+            scratch = ByteBuffer.allocate((int) Math.max(len, scratch.capacity() * 2L));
         }
-        scratch.clear().limit(len);
+        scratch.clear().limit((int) len);
         wire.readFully(scratch);
         scratch.flip();
         return scratch;

@@ -182,7 +182,7 @@ public final class NbdConstants {
             case NBD_EOVERFLOW -> "EOVERFLOW";
             case NBD_ENOTSUP -> "ENOTSUP";
             case NBD_ESHUTDOWN -> "ESHUTDOWN";
-            default -> "error " + error;
+            default -> "error " + Integer.toUnsignedString(error);
         };
     }
 

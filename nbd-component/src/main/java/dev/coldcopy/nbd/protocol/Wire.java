@@ -12,10 +12,15 @@ import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.security.SecureRandom;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import org.bouncycastle.tls.BasicTlsPSKIdentity;
+import org.bouncycastle.tls.PSKTlsClient;
+import org.bouncycastle.tls.TlsClientProtocol;
+import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
 
 /**
  * The byte pipe under one NBD connection: a blocking {@link SocketChannel} (TCP or Unix), or a TLS
@@ -121,24 +126,36 @@ abstract class Wire implements Closeable {
             }
             ssl.setSSLParameters(params);
             ssl.startHandshake();
-            return new TlsWire(ssl, this);
+            return new TlsWire(ssl.getInputStream(), ssl.getOutputStream(), ssl, this);
+        }
+
+        /**
+         * Upgrades this TCP connection to TLS with a pre-shared key (nbdkit --tls-psk, qemu tls-creds-psk).
+         * JSSE has no PSK cipher suites, so BouncyCastle's TLS protocol runs over the socket's streams.
+         */
+        Wire startTlsPsk(TlsPsk psk) throws IOException {
+            TlsClientProtocol protocol = new TlsClientProtocol(channel.socket().getInputStream(), channel.socket().getOutputStream());
+            PSKTlsClient client = new PSKTlsClient(new BcTlsCrypto(new SecureRandom()),
+                    new BasicTlsPSKIdentity(psk.identity(), psk.key()));
+            protocol.connect(client);
+            return new TlsWire(protocol.getInputStream(), protocol.getOutputStream(), protocol::close, this);
         }
     }
 
-    /** TLS over TCP via SSLSocket; data passes through heap arrays. */
+    /** TLS over TCP (an SSLSocket, or BouncyCastle's protocol for PSK); data passes through heap arrays. */
     static final class TlsWire extends Wire {
-        private final SSLSocket socket;
+        private final Closeable session;
         private final ChannelWire plain;
         private final InputStream in;
         private final OutputStream out;
         private byte[] readScratch = new byte[0];
         private byte[] writeScratch = new byte[0];
 
-        TlsWire(SSLSocket socket, ChannelWire plain) throws IOException {
-            this.socket = socket;
+        TlsWire(InputStream in, OutputStream out, Closeable session, ChannelWire plain) {
+            this.session = session;
             this.plain = plain;
-            this.in = socket.getInputStream();
-            this.out = socket.getOutputStream();
+            this.in = in;
+            this.out = out;
         }
 
         @Override
@@ -182,14 +199,14 @@ abstract class Wire implements Closeable {
 
         @Override
         void shutdownOutput() {
-            // SSLSocket cannot half-close; close() ends the session
+            // a TLS session cannot half-close; close() ends it
         }
 
         @Override
         public void close() {
             try {
-                socket.close();
-            } catch (IOException ignored) {
+                session.close();
+            } catch (IOException | RuntimeException ignored) {
                 // nothing left to release
             }
             plain.close();

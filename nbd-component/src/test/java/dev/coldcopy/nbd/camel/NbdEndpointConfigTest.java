@@ -77,4 +77,22 @@ class NbdEndpointConfigTest {
         assertThatThrownBy(() -> context.getEndpoint("nbd:unix?socket=/x&noSuchOption=1"))
                 .hasStackTraceContaining("noSuchOption");
     }
+
+    @Test
+    void tlsFileOptionsFailAtEndpointCreationWithTheirReason(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assertThatThrownBy(() -> context.getEndpoint("nbd:tcp?host=127.0.0.1&tls=true&tlsCaFile=" + dir.resolve("missing.pem")))
+                .hasStackTraceContaining("missing.pem does not exist or is not readable");
+        Path notPem = java.nio.file.Files.writeString(dir.resolve("ca.pem"), "not a certificate");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:tcp?host=127.0.0.1&tls=true&tlsCaFile=" + notPem))
+                .hasStackTraceContaining("holds no PEM certificate");
+        Path psk = java.nio.file.Files.writeString(dir.resolve("keys.psk"), "alice:0011223344556677\n");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:tcp?host=127.0.0.1&tls=true&tlsPskFile=" + psk + "&tlsCaFile=" + notPem))
+                .hasStackTraceContaining("exclude each other");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:tcp?host=127.0.0.1&tls=true&tlsPskFile=" + psk + "&tlsUsername=bob"))
+                .hasStackTraceContaining("no key for user 'bob'");
+        NbdEndpoint ok = context.getEndpoint("nbd:tcp?host=127.0.0.1&tls=true&tlsPskFile=" + psk, NbdEndpoint.class);
+        assertThat(ok.getConfiguration().effectiveTlsPsk().identity()).isEqualTo("alice");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:tcp?host=127.0.0.1&tls=true&tlsCertFile=" + psk))
+                .hasStackTraceContaining("give both tlsCertFile and tlsKeyFile");
+    }
 }

@@ -27,6 +27,7 @@ public final class NbdkitServer extends NbdServer {
         private final List<String> options = new ArrayList<>();
         private boolean readOnly;
         private boolean tcp;
+        private boolean tls;
         private String exportName = "";
 
         private Builder(String plugin) {
@@ -61,6 +62,27 @@ public final class NbdkitServer extends NbdServer {
             return this;
         }
 
+        /** {@code --tls=require --tls-psk=FILE} (a psktool key file) on TCP; the URI becomes nbds://. */
+        public Builder tlsPsk(Path pskFile) {
+            this.options.add("--tls=require");
+            this.options.add("--tls-psk=" + pskFile);
+            this.tls = true;
+            this.tcp = true;
+            return this;
+        }
+
+        /** {@code --tls=require --tls-certificates=DIR} (ca-cert.pem, server-cert.pem, server-key.pem) on TCP. */
+        public Builder tlsCertificates(Path dir, boolean verifyPeer) {
+            this.options.add("--tls=require");
+            this.options.add("--tls-certificates=" + dir);
+            if (verifyPeer) {
+                this.options.add("--tls-verify-peer");
+            }
+            this.tls = true;
+            this.tcp = true;
+            return this;
+        }
+
         /** The export name written into {@link #uri()} (nbdkit serves any name unless a filter restricts it). */
         public Builder exportName(String n) {
             this.exportName = n;
@@ -78,7 +100,7 @@ public final class NbdkitServer extends NbdServer {
                 int port = Tools.freePort();
                 cmd.add("--ipaddr=127.0.0.1");
                 cmd.add("--port=" + port);
-                uri = new NbdUri(NbdUri.Transport.TCP, "127.0.0.1", port, null, exportName, false);
+                uri = new NbdUri(NbdUri.Transport.TCP, "127.0.0.1", port, null, exportName, tls);
             } else {
                 Path sock = dir.resolve("nbd.sock");
                 cmd.add("--unix=" + sock);

@@ -46,6 +46,29 @@ public final class TlsCertificates {
         }
     }
 
+    /**
+     * Adds a client certificate signed by the CA in {@code dir} (client-cert.pem, client-key.pem as PKCS#8,
+     * client-key-pkcs1.pem as PKCS#1), as qemu's verify-peer=on and nbdkit's --tls-verify-peer want.
+     */
+    public static Path createClient(Path dir) {
+        try {
+            String d = dir.toString();
+            Tools.run(TIMEOUT, List.of("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/client-key.pem",
+                    "-out", d + "/client.csr", "-subj", "/CN=coldcopy client"));
+            Files.writeString(dir.resolve("client-ext.cnf"), "basicConstraints=critical,CA:FALSE\n"
+                    + "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                    + "extendedKeyUsage=clientAuth\n");
+            Tools.run(TIMEOUT, List.of("openssl", "x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca-cert.pem",
+                    "-CAkey", d + "/ca-key.pem", "-CAcreateserial", "-out", d + "/client-cert.pem", "-days", "2",
+                    "-extfile", d + "/client-ext.cnf"));
+            Tools.run(TIMEOUT, List.of("openssl", "rsa", "-traditional", "-in", d + "/client-key.pem",
+                    "-out", d + "/client-key-pkcs1.pem"));
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** An SSLContext trusting only the CA in {@code dir}. */
     public static SSLContext clientContext(Path dir) throws Exception {
         X509Certificate ca;
