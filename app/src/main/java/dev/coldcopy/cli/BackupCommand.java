@@ -85,15 +85,17 @@ final class BackupCommand implements Callable<Integer> {
         }
         Main main = new ColdcopyMain(Optional.ofNullable(configDir), List.of(), settings, "backup.yaml").build();
         main.start();
+        Thread onInterrupt = null;
         try {
             CamelContext camel = main.getCamelContext();
+            BackupEngineHolder engines = camel.getRegistry().lookupByNameAndType("backupEngine", BackupEngineHolder.class);
+            onInterrupt = rollBackOnInterrupt(engines, camel);
             if (!allowRoots.isEmpty()) {
                 String roots = camel.resolvePropertyPlaceholders("{{coldcopy.allowed-roots}}") + ","
                         + allowRoots.stream().map(p -> p.toAbsolutePath().toString()).collect(Collectors.joining(","));
                 camel.getPropertiesComponent().addOverrideProperty("coldcopy.allowed-roots", roots);
             }
-            camel.getRegistry().lookupByNameAndType("backupEngine", BackupEngineHolder.class).get(camel)
-                    .progress(System.console() != null ? BackupProgress.terminalBar(System.err)
+            engines.get(camel).progress(System.console() != null ? BackupProgress.terminalBar(System.err)
                             : BackupProgress.logLines(java.time.Duration.ofSeconds(2)));
             ProducerTemplate producer = camel.createProducerTemplate();
             @SuppressWarnings("unchecked")
@@ -107,8 +109,30 @@ final class BackupCommand implements Callable<Integer> {
             }
             return 0;
         } finally {
+            if (onInterrupt != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
+                } catch (IllegalStateException e) {
+                    // the JVM is already shutting down: the hook is rolling the backup back
+                }
+            }
             main.stop();
         }
+    }
+
+    /**
+     * Ctrl-C or SIGTERM (the JVM runs its shutdown hooks, then exits with 128+signal): say so on one line,
+     * stop every export, remove the new checkpoints and release the disks before the JVM goes. Nothing is
+     * committed after this; a SIGKILL is covered by the watchdog instead.
+     */
+    private static Thread rollBackOnInterrupt(BackupEngineHolder engines, CamelContext camel) {
+        Thread hook = new Thread(() -> {
+            System.err.println("interrupted: stopping the export and rolling back");
+            System.err.flush();
+            engines.get(camel).abortAll();
+        }, "coldcopy-interrupt");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
     }
 
     private static void putPath(Map<String, String> settings, String key, Path path) {
@@ -126,6 +150,9 @@ final class BackupCommand implements Callable<Integer> {
             }
             specs.add(new DiskSpec(Names.target(d.substring(0, eq)), Path.of(d.substring(eq + 1)).toAbsolutePath().normalize()));
         }
-        return specs;
+        if (specs.stream().map(DiskSpec::target).distinct().count() < specs.size()) {
+            throw new IllegalArgumentException("--disk: a target appears twice");
+        }
+        return DiskSpec.requireDistinctImages(specs);
     }
 }

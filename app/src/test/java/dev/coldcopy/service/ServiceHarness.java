@@ -204,10 +204,11 @@ public final class ServiceHarness implements AutoCloseable {
 
     /** Live qemu processes (qemu-nbd, qemu-storage-daemon, qemu-img, qemu-io) started by this JVM. */
     public static List<String> qemuChildren() {
+        // by program name: coldcopy's watchdog (a java process) names the qemu programs in its arguments
         return ProcessHandle.current().descendants()
                 .filter(ProcessHandle::isAlive)
+                .filter(p -> p.info().command().map(c -> Path.of(c).getFileName().toString().startsWith("qemu")).orElse(false))
                 .map(p -> p.pid() + " " + p.info().commandLine().orElse(p.info().command().orElse("?")))
-                .filter(line -> line.contains("qemu"))
                 .toList();
     }
 

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -286,6 +287,21 @@ public final class Repository implements AutoCloseable {
         LOG.warn("chunk {} is damaged ({}): moved to {} in {}", address.hex(), reason, target, backend.describe());
         return Optional.of(target);
     }
+
+    /** A disk that has snapshots here: the VM's name and the disk's target. */
+    public record DiskName(String vm, String disk) {
+    }
+
+    /** every (vm, disk) with at least one snapshot, from the manifest keys (no manifest is read) */
+    public Set<DiskName> disks() throws IOException {
+        Set<DiskName> disks = new LinkedHashSet<>();
+        for (String key : manifestKeys(SNAPSHOTS)) {
+            String[] parts = key.split("/");
+            disks.add(new DiskName(decode(parts[1]), decode(parts[2])));
+        }
+        return disks;
+    }
+
 
     /**
      * Summaries of every snapshot (of one VM), oldest first: from the summary objects, read in parallel;
