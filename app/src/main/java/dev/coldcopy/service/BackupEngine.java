@@ -45,11 +45,14 @@ public final class BackupEngine implements AutoCloseable {
         this.exports = ExportServer.named(settings.exportWay(), tools, runDirectory.exports());
     }
 
-    /** A configured root that does not exist (yet) holds no image; it is skipped, not fatal. */
+    /**
+     * A configured root that does not exist (yet) holds no image; it is skipped, not fatal (and not
+     * warned about here: {@code run} warns once at start, a one-shot backup names its own images).
+     */
     private static java.util.List<Path> existingRoots(java.util.List<Path> roots) {
         java.util.List<Path> existing = roots.stream().filter(Files::isDirectory).toList();
         roots.stream().filter(r -> !Files.isDirectory(r))
-                .forEach(r -> LOG.warn("allowed root {} does not exist; ignoring it", r));
+                .forEach(r -> LOG.debug("allowed root {} does not exist; ignoring it", r));
         if (existing.isEmpty()) {
             throw new IllegalStateException("none of the allowed image roots exists: " + roots
                     + " (set coldcopy.allowed-roots)");

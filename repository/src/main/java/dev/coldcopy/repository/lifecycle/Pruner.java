@@ -48,14 +48,21 @@ public final class Pruner {
     }
 
     /**
-     * @param vm     only this VM's snapshots are candidates (chunks are collected repository-wide all the same)
-     * @param disk   only this disk target's
+     * @param vm       only this VM's snapshots are candidates (chunks are collected repository-wide all the same)
+     * @param disk     only this disk target's
+     * @param rules    the keep rules of every VM without rules of its own
+     * @param perVm    rules of particular VMs; a VM whose rules are empty keeps every snapshot
      * @param lockWait how long to wait for running backups before giving up
-     * @param report called with each disk's outcome as soon as it is decided
      */
-    public record Request(Optional<String> vm, Optional<String> disk, KeepRules rules, boolean dryRun, Duration lockWait) {
+    public record Request(Optional<String> vm, Optional<String> disk, KeepRules rules, Map<String, KeepRules> perVm, boolean dryRun,
+                          Duration lockWait) {
+        public Request(Optional<String> vm, Optional<String> disk, KeepRules rules, boolean dryRun, Duration lockWait) {
+            this(vm, disk, rules, Map.of(), dryRun, lockWait);
+        }
+
         public Request {
-            if (rules.isEmpty()) {
+            perVm = Map.copyOf(perVm);
+            if (rules.isEmpty() && perVm.values().stream().allMatch(KeepRules::isEmpty)) {
                 throw new IllegalArgumentException("no keep rule given: refusing to remove every snapshot but the newest "
                         + "(give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, "
                         + "--keep-yearly, --keep-within)");
@@ -63,6 +70,7 @@ public final class Pruner {
         }
     }
 
+    /** @param report called with each disk's outcome as soon as it is decided */
     public PruneResult prune(Request request, Consumer<PruneResult.DiskOutcome> report) throws IOException {
         long start = System.nanoTime();
         RepositoryLocks locks = repository.locks();
@@ -80,16 +88,16 @@ public final class Pruner {
                     byDisk.computeIfAbsent(s.vm() + "\u0000" + s.disk(), k -> new ArrayList<>()).add(s);
                 }
             }
-            RetentionPolicy policy = new RetentionPolicy(request.rules());
             List<PruneResult.DiskOutcome> outcomes = new ArrayList<>();
             Set<String> forgotten = new HashSet<>();
             int kept = 0;
             for (List<SnapshotSummary> snapshots : byDisk.values()) {
                 List<PruneResult.Kept> keep = new ArrayList<>();
                 List<SnapshotId> remove = new ArrayList<>();
-                for (RetentionPolicy.Decision d : policy.apply(snapshots, Set.of())) {
-                    if (d.keep()) {
-                        keep.add(new PruneResult.Kept(d.snapshot().id(), d.reasons()));
+                KeepRules rules = request.perVm().getOrDefault(snapshots.get(0).vm(), request.rules());
+                for (RetentionPolicy.Decision d : new RetentionPolicy(rules).apply(snapshots, Set.of())) {
+                    if (d.keep() || rules.isEmpty()) {
+                        keep.add(new PruneResult.Kept(d.snapshot().id(), d.keep() ? d.reasons() : List.of("no keep rule for this VM")));
                     } else {
                         remove.add(d.snapshot().id());
                         forgotten.add(Repository.manifestKey(d.snapshot().vm(), d.snapshot().disk(), d.snapshot().id()));
