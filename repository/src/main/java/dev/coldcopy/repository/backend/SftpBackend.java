@@ -410,8 +410,16 @@ public final class SftpBackend implements RepositoryBackend {
     public boolean createExclusive(String key, byte[] data) throws IOException {
         String temp = FileBackend.TEMP_PREFIX + java.util.UUID.randomUUID();
         return withChannel("creating " + key, c -> {
-            mkdirsAbsolute(c, root);
+            mkdirsAbsolute(c, root, chmod);
             c.put(new java.io.ByteArrayInputStream(data), path(temp));
+            if (chmod) {
+                c.chmod(Integer.parseInt(FileBackend.OBJECT_MODE, 8), path(temp)); // before it gets its name
+            }
+            if (durable) {
+                synchronized (syncLock) {
+                    unsynced.add(path(key)); // fsynced with the next flush, like every object
+                }
+            }
             try {
                 try {
                     c.hardlink(path(temp), path(key));
@@ -465,8 +473,8 @@ public final class SftpBackend implements RepositoryBackend {
         }
     }
 
-    /** creates an absolute directory path and its missing parents */
-    private static void mkdirsAbsolute(ChannelSftp c, String dir) throws SftpException {
+    /** creates an absolute directory path and its missing parents (owner-only with chmod) */
+    private static void mkdirsAbsolute(ChannelSftp c, String dir, boolean chmod) throws SftpException {
         StringBuilder at = new StringBuilder();
         for (String part : dir.split("/")) {
             if (part.isEmpty()) {
@@ -481,6 +489,9 @@ public final class SftpBackend implements RepositoryBackend {
                 }
                 try {
                     c.mkdir(at.toString());
+                    if (chmod) {
+                        c.chmod(DIRECTORY_MODE, at.toString());
+                    }
                 } catch (SftpException raced) {
                     c.stat(at.toString()); // created by someone else meanwhile is fine
                 }
