@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             BackupCommand.class,
             RestoreCommand.class,
+            ServeCommand.class,
             SnapshotsCommand.class,
             VerifyCommand.class,
             MapCommand.class,
