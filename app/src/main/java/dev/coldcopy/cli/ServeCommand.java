@@ -36,6 +36,8 @@ import picocli.CommandLine.Spec;
             "  qemu-img create -f qcow2 -b 'nbd+unix:///?socket=/tmp/web.sock' -F raw overlay.qcow2"
         })
 final class ServeCommand implements Callable<Integer> {
+    /** clients may hang up and come straight back (qemu-img probes, then opens): --once waits this long */
+    static final java.time.Duration ONCE_GRACE = java.time.Duration.ofSeconds(1);
 
     @Spec
     CommandSpec spec;
@@ -67,7 +69,7 @@ final class ServeCommand implements Callable<Integer> {
         String listen;
     }
 
-    @Option(names = "--once", description = "Exit when the last client disconnects (after the first one came).")
+    @Option(names = "--once", description = "Exit when the last client disconnects (after the first one came, and no other within a second).")
     boolean once;
 
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M",
@@ -105,7 +107,7 @@ final class ServeCommand implements Callable<Integer> {
                         manifest.kind().label(), Sizes.human(manifest.virtualSize()), server.uri());
                 out.flush();
                 if (once) {
-                    server.awaitLastClientGone();
+                    server.awaitLastClientGone(ONCE_GRACE);
                 } else {
                     stopRequested.await(); // until interrupted (Ctrl-C, SIGTERM): the hook stops the server
                 }

@@ -10,8 +10,10 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,10 +97,25 @@ public final class NbdServer implements AutoCloseable {
         return clients.size();
     }
 
-    /** Blocks until at least one client has come and every client has gone again (or the server closed). */
-    public synchronized void awaitLastClientGone() throws InterruptedException {
-        while (!closed && (served == 0 || !clients.isEmpty())) {
-            wait();
+    /**
+     * Blocks until at least one client has come and every client has gone again, and no new one came
+     * within {@code grace} (clients such as qemu-img probe and reopen), or until the server closed.
+     */
+    public synchronized void awaitLastClientGone(Duration grace) throws InterruptedException {
+        while (!closed) {
+            if (served == 0 || !clients.isEmpty()) {
+                wait();
+                continue;
+            }
+            int before = served;
+            long deadline = System.nanoTime() + grace.toNanos();
+            long left;
+            while (!closed && served == before && (left = deadline - System.nanoTime()) > 0) {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            if (served == before) {
+                return;
+            }
         }
     }
 
@@ -123,6 +140,7 @@ public final class NbdServer implements AutoCloseable {
                 }
                 clients.add(client);
                 served++;
+                notifyAll();
             }
             LOG.info("{}: connected", peer);
             Thread t = new Thread(() -> {

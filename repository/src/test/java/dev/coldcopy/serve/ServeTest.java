@@ -104,6 +104,30 @@ class ServeTest {
                 ProcessResult w = run("qemu-io", "-f", "raw", named, "-c", "write 0 4k");
                 assertThat(w.exitCode() != 0 || !w.stdout().contains("wrote")).as(w.stdout() + w.stderrOneLine()).isTrue();
 
+                // a local qcow2 overlay over the export (how a VM boots from the backup): reads come
+                // through, writes land in the overlay, the export is never written
+                Path overlay = work.resolve("overlay.qcow2");
+                ProcessResult create = run("qemu-img", "create", "-f", "qcow2", "-b", named, "-F", "raw", overlay.toString());
+                assertThat(create.exitCode()).as(create.stderrOneLine()).isZero();
+                ProcessResult through = run("qemu-io", "-f", "qcow2", overlay.toString(), "-c", "read -P 0xab 30M 2M",
+                        "-c", "write -P 0x77 30M 64k", "-c", "read -P 0x77 30M 64k", "-c", "read -P 0xab 31522816 64k");
+                assertThat(through.exitCode()).as(through.stdout() + through.stderrOneLine()).isZero();
+                assertThat(through.stdout()).doesNotContain("Pattern verification failed").doesNotContain("error");
+                assertSameAs(image, named);
+                // qemu-nbd re-exports it (the way to /dev/nbdX where the kernel module exists)
+                Path relay = work.resolve("relay.sock");
+                Process qemuNbd = new ProcessBuilder("qemu-nbd", "--read-only", "-f", "raw", "--socket", relay.toString(), named)
+                        .redirectErrorStream(true).redirectOutput(work.resolve("qemu-nbd.log").toFile()).start();
+                try {
+                    long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                    while (!Files.exists(relay) && System.nanoTime() < until) {
+                        Thread.sleep(20);
+                    }
+                    assertSameAs(image, "nbd+unix:///?socket=" + relay);
+                } finally {
+                    ProcessRunner.kill(qemuNbd);
+                }
+
                 // two clients at once
                 CompletableFuture<ProcessResult> a = CompletableFuture.supplyAsync(() ->
                         run("qemu-img", "compare", "-f", "qcow2", "-F", "raw", image.toString(), named));
