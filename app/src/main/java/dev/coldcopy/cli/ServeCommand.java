@@ -85,9 +85,13 @@ final class ServeCommand implements Callable<Integer> {
             privateDir = Files.createTempDirectory("coldcopy-serve-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             address = new ServeAddress.Unix(privateDir.resolve("nbd.sock"));
         }
+        ChunkCache closeLater = null;
         try (Repository repository = repo.open()) {
             SnapshotManifest manifest = find(repository);
-            ServedExport export = ServedExport.of(manifest, new ChunkCache(repository, cache));
+            // read-ahead on as many threads as a restore fetches with: clients mostly read front to back
+            ChunkCache chunks = new ChunkCache(repository, cache, cache == 0 ? 0 : repository.options().parallelism());
+            closeLater = chunks;
+            ServedExport export = ServedExport.of(manifest, chunks);
             CountDownLatch stopRequested = new CountDownLatch(1);
             CountDownLatch stopped = new CountDownLatch(1);
             try (NbdServer server = NbdServer.start(export, address)) {
@@ -120,6 +124,9 @@ final class ServeCommand implements Callable<Integer> {
                 stopped.countDown();
             }
         } finally {
+            if (closeLater != null) {
+                closeLater.close();
+            }
             if (privateDir != null) {
                 Files.deleteIfExists(privateDir.resolve("nbd.sock"));
                 Files.deleteIfExists(privateDir);

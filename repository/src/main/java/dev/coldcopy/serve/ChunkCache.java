@@ -10,18 +10,23 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Verified chunks of a repository, least recently used dropped first once their plaintext exceeds the
  * budget. A chunk is fetched once however many readers want it at the same time; a failed fetch is not
  * remembered, so the next read tries the backend again (an outage ends, a retry succeeds).
  */
-public final class ChunkCache {
+public final class ChunkCache implements AutoCloseable {
     /** what {@code serve} keeps in memory unless told otherwise */
     public static final long DEFAULT_BYTES = 256L * 1024 * 1024;
 
     private final Repository repository;
     private final long budget;
+    private static final java.util.concurrent.atomic.AtomicInteger THREADS = new java.util.concurrent.atomic.AtomicInteger();
+
+    private final ExecutorService readAhead; // null: no read-ahead
     private final LinkedHashMap<ChunkAddress, byte[]> chunks = new LinkedHashMap<>(64, 0.75f, true);
     private final Map<ChunkAddress, CompletableFuture<byte[]>> loading = new ConcurrentHashMap<>();
     private long held;
@@ -29,11 +34,61 @@ public final class ChunkCache {
     private long misses;
 
     public ChunkCache(Repository repository, long budget) {
+        this(repository, budget, 0);
+    }
+
+    /**
+     * With {@code readAheadThreads} > 0, {@link #prefetch} fetches chunks on that many daemon threads
+     * (the cache's own pool, shut down by {@link #close()}).
+     */
+    public ChunkCache(Repository repository, long budget, int readAheadThreads) {
         if (budget < 0) {
             throw new IllegalArgumentException("cache size must not be negative: " + budget);
         }
         this.repository = repository;
         this.budget = budget;
+        this.readAhead = readAheadThreads <= 0 ? null : Executors.newFixedThreadPool(readAheadThreads, r -> {
+            Thread t = new Thread(r, "coldcopy-serve-readahead-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Starts fetching a chunk a reader will probably want next, unless it is here or on its way. Only
+     * when the budget leaves room for it beside what is being read; failures are left for the real read.
+     */
+    public void prefetch(ExtentMap.ChunkRef ref) {
+        if (readAhead == null || ref.length() > budget / 4) {
+            return;
+        }
+        synchronized (this) {
+            if (chunks.containsKey(ref.address()) || loading.containsKey(ref.address())) {
+                return;
+            }
+        }
+        try {
+            readAhead.execute(() -> {
+                try {
+                    get(ref);
+                } catch (IOException | RuntimeException ignored) {
+                    // the client's own read of this chunk will fail (and be logged) if it still does
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // closing: nothing to prefetch for
+        }
+    }
+
+    public boolean readsAhead() {
+        return readAhead != null;
+    }
+
+    @Override
+    public void close() {
+        if (readAhead != null) {
+            readAhead.shutdownNow();
+        }
     }
 
     /** the chunk's plaintext, verified (hash == address) and of the length the manifest names */

@@ -21,6 +21,9 @@ public final class SnapshotImage {
         }
     }
 
+    /** chunks fetched ahead of a read, counting the one it needs */
+    static final int READ_AHEAD_CHUNKS = 4;
+
     private final SnapshotManifest manifest;
     private final ExtentMap map;
     private final ChunkCache cache;
@@ -92,7 +95,9 @@ public final class SnapshotImage {
      */
     public void read(long offset, int length, byte[] dst, int dstOffset) throws IOException {
         long end = offset + length;
-        for (int i = firstEndingAfter(offset); i < map.size(); i++) {
+        int i = firstEndingAfter(offset);
+        readAheadFrom(i);
+        for (; i < map.size(); i++) {
             var e = map.get(i);
             if (e.offset() >= end) {
                 break;
@@ -104,6 +109,26 @@ public final class SnapshotImage {
             long to = Math.min(end, e.end());
             byte[] chunk = cache.get(map.chunks().get(map.chunkIndex(i)));
             System.arraycopy(chunk, e.chunkOffset() + (int) (from - e.offset()), dst, dstOffset + (int) (from - offset), (int) (to - from));
+        }
+    }
+
+    /**
+     * Clients read a disk mostly front to back: while this read waits for its chunk, the next few
+     * chunks of the map are fetched and verified on the cache's read-ahead threads.
+     */
+    private void readAheadFrom(int entry) {
+        if (!cache.readsAhead()) {
+            return;
+        }
+        int wanted = READ_AHEAD_CHUNKS;
+        int last = -1;
+        for (int i = entry; i < map.size() && wanted > 0; i++) {
+            int c = map.chunkIndex(i);
+            if (c >= 0 && c != last) {
+                cache.prefetch(map.chunks().get(c));
+                last = c;
+                wanted--;
+            }
         }
     }
 

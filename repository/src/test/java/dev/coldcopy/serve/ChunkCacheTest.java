@@ -54,4 +54,28 @@ class ChunkCacheTest {
             assertThat(none.misses()).isEqualTo(2);
         }
     }
+
+    @Test
+    void aReadFetchesTheNextChunksAheadOnlyWithReadAheadThreads() throws Exception {
+        Path image = QemuImages.createQcow2(work.resolve("disk.qcow2"), 32 * MIB);
+        QemuImages.writeRandom(image, 0, (int) (32 * MIB), new Random(4));
+        try (Repository repo = Repository.init(RepositoryUri.parse("file:" + work.resolve("repo")),
+                RepositoryOptions.builder().camelContext(camel.context()).build())) {
+            SnapshotManifest m = repo.load(ImageBackup.full(repo, image, "vm1", "vda"));
+            int chunk = m.extents().chunks().get(0).length();
+            try (ChunkCache ahead = new ChunkCache(repo, 64 * MIB, 2)) {
+                new SnapshotImage(m, ahead).read(0, 4096, new byte[4096], 0);
+                long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
+                while (ahead.heldBytes() < (long) SnapshotImage.READ_AHEAD_CHUNKS * chunk && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertThat(ahead.heldBytes()).isEqualTo((long) SnapshotImage.READ_AHEAD_CHUNKS * chunk);
+            }
+            try (ChunkCache plain = new ChunkCache(repo, 64 * MIB)) {
+                new SnapshotImage(m, plain).read(0, 4096, new byte[4096], 0);
+                Thread.sleep(200);
+                assertThat(plain.heldBytes()).isEqualTo(chunk);
+            }
+        }
+    }
 }

@@ -73,8 +73,9 @@ class ServeTest {
         Path image = makeImage(work.resolve("disk.qcow2"));
         try (Repository repo = Repository.init(RepositoryUri.parse("file:" + work.resolve("repo")), options().build())) {
             SnapshotManifest m = repo.load(ImageBackup.full(repo, image, "vm1", "vda"));
-            try (NbdServer server = NbdServer.start(ServedExport.of(m, new ChunkCache(repo, 64 * MIB)),
-                    new ServeAddress.Unix(work.resolve("nbd.sock")))) {
+            // with read-ahead, as the command serves
+            try (ChunkCache cache = new ChunkCache(repo, 64 * MIB, 2);
+                 NbdServer server = NbdServer.start(ServedExport.of(m, cache), new ServeAddress.Unix(work.resolve("nbd.sock")))) {
                 String named = server.uri();
                 String unnamed = "nbd+unix:///?socket=" + work.resolve("nbd.sock");
                 assertThat(named).isEqualTo("nbd+unix:///" + m.id().value() + "?socket=" + work.resolve("nbd.sock"));
@@ -223,8 +224,9 @@ class ServeTest {
             bytes[bytes.length / 2] ^= 0x40;
             Files.write(file, bytes);
 
-            try (NbdServer server = NbdServer.start(ServedExport.of(m, new ChunkCache(repo, 64 * MIB)),
-                    new ServeAddress.Unix(work.resolve("nbd.sock")))) {
+            // read-ahead fetches the damaged chunk too: its failure must not stick nor hide the client's EIO
+            try (ChunkCache cache = new ChunkCache(repo, 64 * MIB, 2);
+                 NbdServer server = NbdServer.start(ServedExport.of(m, cache), new ServeAddress.Unix(work.resolve("nbd.sock")))) {
                 ProcessResult bad = run("qemu-io", "-r", "-f", "raw", server.uri(), "-c", "read 30M 64k");
                 assertThat(bad.stdout() + bad.stderr()).contains("Input/output error");
                 // everything else still reads right, on a new connection and on the same one

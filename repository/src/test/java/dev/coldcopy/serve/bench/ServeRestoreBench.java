@@ -1,0 +1,78 @@
+package dev.coldcopy.serve.bench;
+
+import dev.coldcopy.process.ProcessResult;
+import dev.coldcopy.process.ProcessRunner;
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.RepositoryOptions;
+import dev.coldcopy.repository.RepositoryUri;
+import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.repository.testing.ImageBackup;
+import dev.coldcopy.restore.RestoreFormat;
+import dev.coldcopy.restore.RestoreRequest;
+import dev.coldcopy.restore.Restorer;
+import dev.coldcopy.serve.ChunkCache;
+import dev.coldcopy.serve.NbdServer;
+import dev.coldcopy.serve.ServeAddress;
+import dev.coldcopy.serve.ServedExport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Restore to qcow2 two ways, in one JVM, alternating: the current {@link Restorer} (verify, then write
+ * through qemu-nbd with our NBD client) and serving the snapshot on a private socket with
+ * {@code qemu-img convert} writing the qcow2. Prints each run's wall time and the medians.
+ *
+ * <pre>  ServeRestoreBench IMAGE.qcow2 WORK-DIR [RUNS]</pre>
+ */
+public final class ServeRestoreBench {
+    public static void main(String[] args) throws Exception {
+        Path image = Path.of(args[0]);
+        Path work = Files.createDirectories(Path.of(args[1]));
+        int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        Path repoDir = work.resolve("repo");
+        boolean fresh = !Files.exists(repoDir);
+        RepositoryOptions options = RepositoryOptions.builder().build();
+        try (Repository repo = fresh ? Repository.init(RepositoryUri.parse("file:" + repoDir), options)
+                : Repository.open(RepositoryUri.parse("file:" + repoDir), options)) {
+            SnapshotManifest m = fresh ? repo.load(ImageBackup.full(repo, image, "bench", "vda")) : repo.latest("bench", "vda").orElseThrow();
+            List<Double> restorer = new ArrayList<>();
+            List<Double> served = new ArrayList<>();
+            for (int run = 0; run < runs; run++) {
+                for (int side = 0; side < 2; side++) {
+                    boolean serveFirst = run % 2 == 1;
+                    boolean useServe = (side == 0) == serveFirst;
+                    Path out = work.resolve("out.qcow2");
+                    Files.deleteIfExists(out);
+                    long t0 = System.nanoTime();
+                    if (useServe) {
+                        Path socket = work.resolve("s.sock");
+                        Files.deleteIfExists(socket);
+                        try (NbdServer server = NbdServer.start(ServedExport.of(m, new ChunkCache(repo, 256L << 20, Integer.getInteger("readahead", 2))), new ServeAddress.Unix(socket))) {
+                            ProcessResult r = ProcessRunner.run(List.of("qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-W", "-m", "8",
+                                    server.uri(), out.toString()), Duration.ofMinutes(10));
+                            if (r.exitCode() != 0) {
+                                throw new IllegalStateException(r.stderrOneLine());
+                            }
+                        }
+                    } else {
+                        new Restorer(repo).restore(RestoreRequest.of(m, out, RestoreFormat.QCOW2));
+                    }
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    (useServe ? served : restorer).add(s);
+                    ProcessResult cmp = ProcessRunner.run(List.of("qemu-img", "compare", "-q", image.toString(), out.toString()), Duration.ofMinutes(5));
+                    System.out.printf("run %d %-8s %.2f s %s%n", run + 1, useServe ? "serve" : "restorer", s, cmp.exitCode() == 0 ? "identical" : "DIFFERENT");
+                }
+            }
+            System.out.printf("median restorer %.2f s, serve+qemu-img convert %.2f s%n", median(restorer), median(served));
+        }
+    }
+
+    static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(null);
+        return s.get(s.size() / 2);
+    }
+}
