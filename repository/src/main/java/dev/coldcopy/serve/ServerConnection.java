@@ -29,12 +29,16 @@ final class ServerConnection implements Runnable {
     /** a block status descriptor's length is 32 bits; stay block-aligned below that */
     private static final long MAX_DESCRIPTOR = 0x8000_0000L;
 
+    /** how far from the previous read's end a read may start and still count as reading front to back */
+    private static final long SEQUENTIAL_WINDOW = 8L * 1024 * 1024;
+
     private final SocketChannel channel;
     private final ServedExport export;
     private final String peer;
     private boolean structured;
     private boolean noZeroes;
     private boolean baseAllocation;
+    private long lastReadEnd; // 0: a first read near the start counts as sequential
 
     ServerConnection(SocketChannel channel, ServedExport export, String peer) {
         this.channel = channel;
@@ -302,7 +306,10 @@ final class ServerConnection implements Runnable {
         List<SnapshotImage.Piece> pieces = image.pieces(offset, length);
         byte[] data = new byte[(int) length];
         try {
-            image.read(offset, (int) length, data, 0);
+            // requests in flight arrive a little out of order: "near where the last one ended" is sequential
+            boolean sequential = Math.abs(offset - lastReadEnd) <= SEQUENTIAL_WINDOW;
+            lastReadEnd = offset + length;
+            image.read(offset, (int) length, data, 0, sequential);
         } catch (IOException | RuntimeException e) {
             // the chunk is named in the message; the client only learns EIO for this range
             LOG.error("{}: read of {} bytes at {} from snapshot {} failed: {}", peer, length, offset, image.manifest().id(), e.getMessage());

@@ -94,9 +94,20 @@ public final class SnapshotImage {
      * not verify; nothing of an unverified chunk is ever copied.
      */
     public void read(long offset, int length, byte[] dst, int dstOffset) throws IOException {
+        read(offset, length, dst, dstOffset, false);
+    }
+
+    /**
+     * As {@link #read(long, int, byte[], int)}; {@code sequential} (the reader has been reading front to
+     * back) also starts fetching the next chunks of the map, so they are verified by the time it gets there.
+     * Random readers do not ask for it: fetching chunks nobody reads would only slow them down.
+     */
+    public void read(long offset, int length, byte[] dst, int dstOffset, boolean sequential) throws IOException {
         long end = offset + length;
         int i = firstEndingAfter(offset);
-        readAheadFrom(i);
+        if (sequential) {
+            readAheadFrom(i);
+        }
         for (; i < map.size(); i++) {
             var e = map.get(i);
             if (e.offset() >= end) {

@@ -56,7 +56,7 @@ class ChunkCacheTest {
     }
 
     @Test
-    void aReadFetchesTheNextChunksAheadOnlyWithReadAheadThreads() throws Exception {
+    void aSequentialReadFetchesTheNextChunksAheadOnlyWithReadAheadThreads() throws Exception {
         Path image = QemuImages.createQcow2(work.resolve("disk.qcow2"), 32 * MIB);
         QemuImages.writeRandom(image, 0, (int) (32 * MIB), new Random(4));
         try (Repository repo = Repository.init(RepositoryUri.parse("file:" + work.resolve("repo")),
@@ -64,7 +64,11 @@ class ChunkCacheTest {
             SnapshotManifest m = repo.load(ImageBackup.full(repo, image, "vm1", "vda"));
             int chunk = m.extents().chunks().get(0).length();
             try (ChunkCache ahead = new ChunkCache(repo, 64 * MIB, 2)) {
-                new SnapshotImage(m, ahead).read(0, 4096, new byte[4096], 0);
+                // a random read fetches only its own chunk
+                new SnapshotImage(m, ahead).read(0, 4096, new byte[4096], 0, false);
+                Thread.sleep(200);
+                assertThat(ahead.heldBytes()).isEqualTo(chunk);
+                new SnapshotImage(m, ahead).read(4096, 4096, new byte[4096], 0, true);
                 long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
                 while (ahead.heldBytes() < (long) SnapshotImage.READ_AHEAD_CHUNKS * chunk && System.nanoTime() < deadline) {
                     Thread.sleep(10);
@@ -72,7 +76,7 @@ class ChunkCacheTest {
                 assertThat(ahead.heldBytes()).isEqualTo((long) SnapshotImage.READ_AHEAD_CHUNKS * chunk);
             }
             try (ChunkCache plain = new ChunkCache(repo, 64 * MIB)) {
-                new SnapshotImage(m, plain).read(0, 4096, new byte[4096], 0);
+                new SnapshotImage(m, plain).read(0, 4096, new byte[4096], 0, true);
                 Thread.sleep(200);
                 assertThat(plain.heldBytes()).isEqualTo(chunk);
             }

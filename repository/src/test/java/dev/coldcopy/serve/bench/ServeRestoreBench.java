@@ -14,7 +14,11 @@ import dev.coldcopy.serve.ChunkCache;
 import dev.coldcopy.serve.NbdServer;
 import dev.coldcopy.serve.ServeAddress;
 import dev.coldcopy.serve.ServedExport;
+import dev.coldcopy.nbd.protocol.NbdClient;
+import dev.coldcopy.nbd.protocol.NbdClientOptions;
+import dev.coldcopy.nbd.protocol.NbdUri;
 import java.nio.file.Files;
+import java.util.concurrent.CompletableFuture;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,6 +30,10 @@ import java.util.List;
  * {@code qemu-img convert} writing the qcow2. Prints each run's wall time and the medians.
  *
  * <pre>  ServeRestoreBench IMAGE.qcow2 WORK-DIR [RUNS]</pre>
+ *
+ * With {@code -Dmode=random}: random 4 KiB reads through the server with coldcopy's NBD client (16 in
+ * flight, one connection), over the whole disk (more chunks than the cache holds) and over the first
+ * 128 MiB (all cached after the first pass).
  */
 public final class ServeRestoreBench {
     public static void main(String[] args) throws Exception {
@@ -38,6 +46,10 @@ public final class ServeRestoreBench {
         try (Repository repo = fresh ? Repository.init(RepositoryUri.parse("file:" + repoDir), options)
                 : Repository.open(RepositoryUri.parse("file:" + repoDir), options)) {
             SnapshotManifest m = fresh ? repo.load(ImageBackup.full(repo, image, "bench", "vda")) : repo.latest("bench", "vda").orElseThrow();
+            if ("random".equals(System.getProperty("mode"))) {
+                random(repo, m, work);
+                return;
+            }
             List<Double> restorer = new ArrayList<>();
             List<Double> served = new ArrayList<>();
             for (int run = 0; run < runs; run++) {
@@ -67,6 +79,36 @@ public final class ServeRestoreBench {
                 }
             }
             System.out.printf("median restorer %.2f s, serve+qemu-img convert %.2f s%n", median(restorer), median(served));
+        }
+    }
+
+    static void random(Repository repo, SnapshotManifest m, Path work) throws Exception {
+        Path socket = work.resolve("r.sock");
+        Files.deleteIfExists(socket);
+        try (ChunkCache cache = new ChunkCache(repo, 256L << 20, Integer.getInteger("readahead", 2));
+             NbdServer server = NbdServer.start(ServedExport.of(m, cache), new ServeAddress.Unix(socket));
+             NbdClient client = NbdClient.connect(NbdUri.parse(server.uri()), NbdClientOptions.builder().build())) {
+            java.util.Random r = new java.util.Random(1);
+            for (String pass : List.of("whole disk, cold", "whole disk, again", "first 128 MiB, cold", "first 128 MiB, warm")) {
+                long span = pass.startsWith("whole") ? m.virtualSize() : 128L << 20;
+                int reads = 8192;
+                long t0 = System.nanoTime();
+                long misses0 = cache.misses();
+                java.util.ArrayDeque<CompletableFuture<Void>> inFlight = new java.util.ArrayDeque<>();
+                for (int i = 0; i < reads; i++) {
+                    if (inFlight.size() == 16) {
+                        inFlight.poll().get();
+                    }
+                    long off = (long) (r.nextDouble() * (span / 4096)) * 4096;
+                    inFlight.add(client.readAsync(off, java.nio.ByteBuffer.allocate(4096)));
+                }
+                for (CompletableFuture<Void> f : inFlight) {
+                    f.get();
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("random 4 KiB reads, %-20s %6.0f reads/s (%.1f MiB/s), %d chunk fetches%n", pass + ":", reads / s,
+                        reads * 4096 / s / (1 << 20), cache.misses() - misses0);
+            }
         }
     }
 
