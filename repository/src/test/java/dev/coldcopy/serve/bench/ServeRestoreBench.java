@@ -7,6 +7,7 @@ import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.testing.ImageBackup;
+import dev.coldcopy.repository.testing.S3ProxyServer;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;
@@ -34,12 +35,20 @@ import java.util.List;
  * With {@code -Dmode=random}: random 4 KiB reads through the server with coldcopy's NBD client (16 in
  * flight, one connection), over the whole disk (more chunks than the cache holds) and over the first
  * 128 MiB (all cached after the first pass).
+ *
+ * With {@code -Dmode=first-byte}: the image backed up into a repository on s3proxy (a separate process),
+ * then, per run, the time from opening the repository to the end of a 4 KiB read by qemu-io at offset 0
+ * (the repository opened, the latest snapshot found and loaded, the server started, qemu-io started).
  */
 public final class ServeRestoreBench {
     public static void main(String[] args) throws Exception {
         Path image = Path.of(args[0]);
         Path work = Files.createDirectories(Path.of(args[1]));
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        if ("first-byte".equals(System.getProperty("mode"))) {
+            firstByte(image, work, runs);
+            return;
+        }
         Path repoDir = work.resolve("repo");
         boolean fresh = !Files.exists(repoDir);
         RepositoryOptions options = RepositoryOptions.builder().build();
@@ -108,6 +117,41 @@ public final class ServeRestoreBench {
                 double s = (System.nanoTime() - t0) / 1e9;
                 System.out.printf("random 4 KiB reads, %-20s %6.0f reads/s (%.1f MiB/s), %d chunk fetches%n", pass + ":", reads / s,
                         reads * 4096 / s / (1 << 20), cache.misses() - misses0);
+            }
+        }
+    }
+
+    static void firstByte(Path image, Path work, int runs) throws Exception {
+        Path s3dir = work.resolve("s3");
+        try (S3ProxyServer s3 = S3ProxyServer.start(Files.createDirectories(s3dir))) {
+            s3.createBucket("bench");
+            RepositoryOptions options = RepositoryOptions.builder().s3Credentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).build();
+            RepositoryUri uri = s3.repositoryUri("bench", "fb-" + System.nanoTime());
+            try (Repository repo = Repository.init(uri, options)) {
+                ImageBackup.full(repo, image, "bench", "vda");
+            }
+            List<Double> times = new ArrayList<>();
+            for (int run = 0; run < runs; run++) {
+                Path socket = work.resolve("fb.sock");
+                Files.deleteIfExists(socket);
+                long t0 = System.nanoTime();
+                try (Repository repo = Repository.open(uri, options);
+                     ChunkCache cache = new ChunkCache(repo, 256L << 20, 2);
+                     NbdServer server = NbdServer.start(ServedExport.of(repo.latest("bench", "vda").orElseThrow(), cache),
+                             new ServeAddress.Unix(socket))) {
+                    ProcessResult r = ProcessRunner.run(List.of("qemu-io", "-r", "-f", "raw", server.uri(), "-c", "read 0 4k"), Duration.ofMinutes(1));
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    if (r.exitCode() != 0 || !r.stdout().contains("read 4096/4096")) {
+                        throw new IllegalStateException(r.stdout() + r.stderrOneLine());
+                    }
+                    times.add(s);
+                    System.out.printf("run %d first byte after %.3f s%n", run + 1, s);
+                }
+            }
+            System.out.printf("median time to first byte from s3proxy %.3f s%n", median(times));
+        } finally {
+            try (var files = Files.walk(s3dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
     }
