@@ -3,6 +3,7 @@ package dev.coldcopy.cli;
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.DiskSpec;
 import dev.coldcopy.event.Names;
+import dev.coldcopy.service.BackupEngine;
 import dev.coldcopy.service.BackupEngineHolder;
 import dev.coldcopy.service.BackupProgress;
 import dev.coldcopy.service.BackupResult;
@@ -32,8 +33,12 @@ import picocli.CommandLine.Model.CommandSpec;
             "Back up the disks of a stopped VM now, through the same routes as the service.",
             "Prints one line per disk: VM/TARGET SNAPSHOT-ID full|incremental|delta REASON",
             "",
-            "Example:",
-            "  coldcopy backup --repo file:/backups --vm web --disk vda=/var/lib/libvirt/images/web.qcow2"
+            "Images must lie under an allowed root (coldcopy.allowed-roots: /var/lib/libvirt/images and",
+            "$COLDCOPY_HOME/images); --allow-root DIR allows another directory for this backup.",
+            "",
+            "Examples:",
+            "  coldcopy backup --repo file:/backups --vm web --disk vda=/var/lib/libvirt/images/web.qcow2",
+            "  coldcopy backup --repo file:/tmp/backups --vm test --disk vda=/tmp/test.qcow2 --allow-root /tmp"
         })
 final class BackupCommand implements Callable<Integer> {
 
@@ -85,30 +90,81 @@ final class BackupCommand implements Callable<Integer> {
         }
         Main main = new ColdcopyMain(Optional.ofNullable(configDir), List.of(), settings, "backup.yaml").build();
         main.start();
+        Thread onInterrupt = null;
         try {
             CamelContext camel = main.getCamelContext();
+            BackupEngineHolder engines = camel.getRegistry().lookupByNameAndType("backupEngine", BackupEngineHolder.class);
+            onInterrupt = rollBackOnInterrupt(engines, camel);
             if (!allowRoots.isEmpty()) {
                 String roots = camel.resolvePropertyPlaceholders("{{coldcopy.allowed-roots}}") + ","
                         + allowRoots.stream().map(p -> p.toAbsolutePath().toString()).collect(Collectors.joining(","));
                 camel.getPropertiesComponent().addOverrideProperty("coldcopy.allowed-roots", roots);
             }
-            camel.getRegistry().lookupByNameAndType("backupEngine", BackupEngineHolder.class).get(camel)
-                    .progress(System.console() != null ? BackupProgress.terminalBar(System.err)
+            engine(camel).progress(System.console() != null ? BackupProgress.terminalBar(System.err)
                             : BackupProgress.logLines(java.time.Duration.ofSeconds(2)));
             ProducerTemplate producer = camel.createProducerTemplate();
-            @SuppressWarnings("unchecked")
-            List<BackupResult> results = producer.requestBodyAndHeader("direct:backup-vm", event,
-                    dev.coldcopy.service.ColdcopyHeaders.EVENT_ID, event.id(), List.class);
+            List<BackupResult> results;
+            try {
+                @SuppressWarnings("unchecked")
+                List<BackupResult> done = producer.requestBodyAndHeader("direct:backup-vm", event,
+                        dev.coldcopy.service.ColdcopyHeaders.EVENT_ID, event.id(), List.class);
+                results = done;
+            } catch (RuntimeException e) {
+                String reason = dev.coldcopy.service.Reasons.oneLine(e);
+                String hinted = withAllowRootHint(reason);
+                if (hinted.equals(reason)) {
+                    throw e;
+                }
+                throw new IllegalArgumentException(hinted, e);
+            }
             results.forEach(r -> spec.commandLine().getOut().println(r.line()));
-            List<String> failed = results.stream().filter(r -> !"ok".equals(r.outcome())).map(BackupResult::reason).toList();
+            List<String> failed = results.stream().filter(r -> !"ok".equals(r.outcome())).map(r -> withAllowRootHint(r.reason())).toList();
             if (!failed.isEmpty()) {
                 spec.commandLine().getErr().println("coldcopy backup: " + String.join("; ", failed));
                 return OneLineErrors.EXIT_FAILURE;
             }
             return 0;
         } finally {
+            if (onInterrupt != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
+                } catch (IllegalStateException e) {
+                    // the JVM is already shutting down: the hook is rolling the backup back
+                }
+            }
             main.stop();
         }
+    }
+
+    /**
+     * Ctrl-C or SIGTERM (the JVM runs its shutdown hooks, then exits with 128+signal): say so on one line,
+     * stop every export, remove the new checkpoints and release the disks before the JVM goes. Nothing is
+     * committed after this; a SIGKILL is covered by the watchdog instead.
+     */
+    private static Thread rollBackOnInterrupt(BackupEngineHolder engines, CamelContext camel) {
+        Thread hook = new Thread(() -> {
+            System.err.println("interrupted: stopping the export and rolling back");
+            System.err.flush();
+            engines.get(camel).abortAll();
+        }, "coldcopy-interrupt");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
+    }
+
+    private static BackupEngine engine(CamelContext camel) {
+        try {
+            return camel.getRegistry().lookupByNameAndType("backupEngine", BackupEngineHolder.class).get(camel);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(withAllowRootHint(e.getMessage()), e);
+        }
+    }
+
+    /** An image refused for its place: on the command line the remedy is the option, not the setting. */
+    static String withAllowRootHint(String reason) {
+        if (reason == null || !(reason.contains("outside the allowed roots") || reason.contains("none of the allowed image roots exists"))) {
+            return reason;
+        }
+        return reason.replace(" (set coldcopy.allowed-roots)", "") + " (allow its directory with --allow-root DIR)";
     }
 
     private static void putPath(Map<String, String> settings, String key, Path path) {
@@ -126,6 +182,9 @@ final class BackupCommand implements Callable<Integer> {
             }
             specs.add(new DiskSpec(Names.target(d.substring(0, eq)), Path.of(d.substring(eq + 1)).toAbsolutePath().normalize()));
         }
-        return specs;
+        if (specs.stream().map(DiskSpec::target).distinct().count() < specs.size()) {
+            throw new IllegalArgumentException("--disk: a target appears twice");
+        }
+        return DiskSpec.requireDistinctImages(specs);
     }
 }

@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
             ServeCommand.class,
             SnapshotsCommand.class,
             VerifyCommand.class,
+            PruneCommand.class,
+            UnlockCommand.class,
             MapCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class,

@@ -83,7 +83,8 @@ final class DemoCommand implements Callable<Integer> {
                     "coldcopy.spool.poll-ms", "250",
                     "camel.main.jmxEnabled", "false",
                     "camel.server.port", "0",               // any free port: the demo must not clash
-                    "camel.management.port", "0")).build();
+                    "camel.management.port", "0"),
+                    "*.yaml", Map.of()).build();                   // nothing from the environment: COLDCOPY_HOME is not the demo's
             service.start();
             say("   spool %s, repository %s", home.resolve("spool"), home.resolve("repository"));
 

@@ -1,6 +1,7 @@
 package dev.coldcopy.cli;
 
 import dev.coldcopy.service.ColdcopyMain;
+import dev.coldcopy.service.config.ConfigurationCheck;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,8 +10,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.apache.camel.main.Main;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 @Command(
         name = "run",
@@ -21,9 +25,15 @@ import picocli.CommandLine.Option;
             "Each disk goes into the configured repository; results, dead letters and metrics as configured.",
             "",
             "Embedded defaults: spool, results, dead letters and a file repository under",
-            "$COLDCOPY_HOME (root: /var/lib/coldcopy, others: ~/.local/share/coldcopy)."
+            "$COLDCOPY_HOME (root: /var/lib/coldcopy, others: ~/.local/share/coldcopy).",
+            "",
+            "--check validates the configuration and its routes and prints what the service would use,",
+            "without starting anything; exit 1 with the reason when something is wrong (or a key unknown)."
         })
 final class RunCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--config", paramLabel = "DIR",
             description = "Configuration directory: application.properties, application-PROFILE.properties, routes/*.yaml.")
@@ -34,15 +44,25 @@ final class RunCommand implements Callable<Integer> {
     List<String> profiles = new ArrayList<>();
 
     @Option(names = "-D", paramLabel = "KEY=VALUE", mapFallbackValue = "",
-            description = "Override one setting, e.g. -Dcoldcopy.repository=file:/backups.")
+            description = "Override one setting, e.g. -Dcoldcopy.repository=file:/backups (the strongest source).")
     Map<String, String> overrides = new LinkedHashMap<>();
+
+    @Option(names = "--check", description = "Validate the configuration and routes, start nothing.")
+    boolean check;
 
     @Override
     public Integer call() throws Exception {
         if (configDir != null && !Files.isDirectory(configDir)) {
             throw new IllegalArgumentException("configuration directory " + configDir + " does not exist");
         }
-        new ColdcopyMain(Optional.ofNullable(configDir), profiles, overrides).build().run();
-        return 0;
+        if (check) {
+            ConfigurationCheck.Report report = ConfigurationCheck.run(Optional.ofNullable(configDir), profiles, overrides);
+            report.lines().forEach(spec.commandLine().getOut()::println);
+            report.warnings().forEach(w -> spec.commandLine().getErr().println("coldcopy run --check: " + w));
+            return report.warnings().isEmpty() ? 0 : OneLineErrors.EXIT_FAILURE;
+        }
+        Main main = new ColdcopyMain(Optional.ofNullable(configDir), profiles, overrides).asService().build();
+        main.run();
+        return main.getExitCode();
     }
 }

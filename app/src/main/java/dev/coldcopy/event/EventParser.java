@@ -84,6 +84,7 @@ public final class EventParser {
                 throw new BadEventException("disk target '" + d.target() + "' appears twice");
             }
         }
+        DiskSpec.requireDistinctImages(disks);
         Optional<String> checkpoint = optionalText(root, "checkpoint").map(Names::checkpoint);
         // Without an id two stops of the same VM look alike; de-duplicating them could skip a real
         // backup, so only an id the sender gave marks a redelivery.

@@ -12,6 +12,9 @@ import dev.coldcopy.security.ImagePolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +33,8 @@ public final class BackupEngine implements AutoCloseable {
     private final RunDirectory runDirectory;
     private final ExportServer exports;
     private Repository repository;
+    private final Set<DiskBackup> running = ConcurrentHashMap.newKeySet();
+    private volatile boolean stopping;
     private volatile BackupProgress progress = BackupProgress.logLines(java.time.Duration.ofSeconds(5));
 
     public BackupEngine(BackupSettings settings, CamelContext camel) throws IOException {
@@ -40,11 +45,14 @@ public final class BackupEngine implements AutoCloseable {
         this.exports = ExportServer.named(settings.exportWay(), tools, runDirectory.exports());
     }
 
-    /** A configured root that does not exist (yet) holds no image; it is skipped, not fatal. */
+    /**
+     * A configured root that does not exist (yet) holds no image; it is skipped, not fatal (and not
+     * warned about here: {@code run} warns once at start, a one-shot backup names its own images).
+     */
     private static java.util.List<Path> existingRoots(java.util.List<Path> roots) {
         java.util.List<Path> existing = roots.stream().filter(Files::isDirectory).toList();
         roots.stream().filter(r -> !Files.isDirectory(r))
-                .forEach(r -> LOG.warn("allowed root {} does not exist; ignoring it", r));
+                .forEach(r -> LOG.debug("allowed root {} does not exist; ignoring it", r));
         if (existing.isEmpty()) {
             throw new IllegalStateException("none of the allowed image roots exists: " + roots
                     + " (set coldcopy.allowed-roots)");
@@ -55,6 +63,39 @@ public final class BackupEngine implements AutoCloseable {
     /** Undoes what a crashed run left behind (processes, sockets, overlays, uncommitted checkpoints). */
     public void reap() {
         new Reaper(runDirectory, tools).reap().forEach(done -> LOG.warn("reaper: {}", done));
+    }
+
+    /** A disk backup starts. @throws BackupInterruptedException coldcopy is stopping */
+    void register(DiskBackup backup) {
+        running.add(backup);
+        if (stopping) {
+            running.remove(backup);
+            throw new BackupInterruptedException(backup.job().label() + ": interrupted before it started");
+        }
+    }
+
+    void unregister(DiskBackup backup) {
+        running.remove(backup);
+    }
+
+    /**
+     * coldcopy is being stopped (Ctrl-C, SIGTERM): no new disk backup starts, and every running one is rolled
+     * back now — export stopped, new checkpoint removed, no manifest, disk lock released.
+     *
+     * @return how many disk backups were stopped
+     */
+    public int abortAll() {
+        stopping = true;
+        int n = 0;
+        for (DiskBackup backup : List.copyOf(running)) {
+            try {
+                backup.abort();
+                n++;
+            } catch (RuntimeException e) {
+                LOG.warn("{}: rolling back failed: {}", backup.job().label(), e.getMessage());
+            }
+        }
+        return n;
     }
 
     public BackupProgress progress() {

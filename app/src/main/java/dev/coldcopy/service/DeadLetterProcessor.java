@@ -20,6 +20,8 @@ import org.apache.camel.Processor;
  */
 public final class DeadLetterProcessor implements Processor {
     static final int MAX_EVENT_CHARS = 64 * 1024;
+    /** Spool files larger than this are not read into the dead letter (events are at most 1 MiB). */
+    static final long MAX_READ_BYTES = dev.coldcopy.event.EventParser.MAX_EVENT_BYTES;
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
     private final ObjectMapper mapper = new ObjectMapper();
@@ -33,20 +35,49 @@ public final class DeadLetterProcessor implements Processor {
         ObjectNode entry = mapper.createObjectNode();
         entry.put("reason", reason);
         entry.put("failedAt", now.toString());
+        String event = event(exchange);
         String eventId = exchange.getMessage().getHeader(ColdcopyHeaders.EVENT_ID, String.class);
+        if (eventId == null) {
+            // the original message (as it came from the spool) has no headers of ours yet: the id is in the event
+            eventId = idIn(event);
+        }
         if (eventId != null) {
             entry.put("eventId", eventId);
+            exchange.getMessage().setHeader(ColdcopyHeaders.EVENT_ID, eventId);
         }
         String source = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
         entry.put("source", source != null ? "spool:" + source : exchange.getFromRouteId());
-        byte[] raw = exchange.getMessage().getBody(byte[].class);
-        if (raw != null) {
-            entry.put("event", text(raw));
-        }
+        entry.put("event", event);
         exchange.getMessage().setHeader(ColdcopyHeaders.REASON, reason);
         exchange.getMessage().setHeader(Exchange.FILE_NAME,
                 STAMP.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8) + ".json");
         exchange.getMessage().setBody(mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
+    }
+
+    /**
+     * The event as text, unless reading it is what went wrong: a spool file too large to hold (only its
+     * size is recorded) or one that cannot be read at all.
+     */
+    private static String event(Exchange exchange) {
+        Long fileLength = exchange.getMessage().getHeader(Exchange.FILE_LENGTH, Long.class);
+        if (fileLength != null && fileLength > MAX_READ_BYTES) {
+            return "(" + fileLength + " bytes, not read)";
+        }
+        try {
+            byte[] raw = exchange.getMessage().getBody(byte[].class);
+            return raw == null ? "(no body)" : text(raw);
+        } catch (RuntimeException e) {
+            return "(could not be read: " + Reasons.oneLine(e) + ")";
+        }
+    }
+
+    private String idIn(String event) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode id = mapper.readTree(event).path("id");
+            return id.isTextual() ? id.asText() : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null; // not JSON: no id to speak of
+        }
     }
 
     private static String text(byte[] raw) {

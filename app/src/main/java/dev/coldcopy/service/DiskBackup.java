@@ -1,6 +1,9 @@
 package dev.coldcopy.service;
 
 import dev.coldcopy.backup.DiskBackupSession;
+import dev.coldcopy.backup.DiskLock;
+import dev.coldcopy.checkpoint.CheckpointNames;
+import dev.coldcopy.qemu.Bitmap;
 import dev.coldcopy.checkpoint.BackupKind;
 import dev.coldcopy.checkpoint.BackupPlan;
 import dev.coldcopy.checkpoint.BackupPlanner;
@@ -18,6 +21,10 @@ import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.SnapshotWriter;
 import dev.coldcopy.security.RefusedException;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,6 +52,10 @@ public final class DiskBackup implements AutoCloseable {
     private Instant readStarted;
     private long readStartedNanos;
     private final BackupProgress progress;
+    private DiskLock lock;
+    private BackupEngine engine;
+    private volatile boolean aborted;
+    private boolean closed;
 
     private DiskBackup(DiskJob job, BackupProgress progress) {
         this.job = job;
@@ -56,9 +67,12 @@ public final class DiskBackup implements AutoCloseable {
      * starts the export. Anything started is undone again if a later step fails.
      *
      * @throws BadEventException for what retrying cannot fix: image refused or missing, not qcow2, VM running
+     * @throws BackupInterruptedException coldcopy is stopping (the interrupt arrived before or during this)
      */
     public static DiskBackup prepare(BackupEngine engine, DiskJob job) throws IOException {
         DiskBackup backup = new DiskBackup(job, engine.progress());
+        engine.register(backup); // from here an interrupt finds it (and refuses it once coldcopy is stopping)
+        backup.engine = engine;
         try {
             backup.start(engine);
             return backup;
@@ -70,9 +84,22 @@ public final class DiskBackup implements AutoCloseable {
 
     private void start(BackupEngine engine) throws IOException {
         String label = job.label();
+        Path image;
+        try {
+            image = engine.inspector().realPath(job.disk().image());
+        } catch (RefusedException e) {
+            throw new BadEventException(label + ": " + Reasons.oneLine(e));
+        }
+        // The disk is locked before it is inspected and planned: two backups of one disk must not both plan
+        // from the same bitmaps (they would pick the same next checkpoint name).
+        DiskLock held = engine.runDirectory().diskLocks().lock(image, engine.settings().diskLockWait());
+        synchronized (this) {
+            lock = held;
+            checkNotAborted();
+        }
         BackingChain chain;
         try {
-            chain = engine.inspector().inspect(job.disk().image());
+            chain = engine.inspector().inspect(image);
         } catch (VmRunningException e) {
             throw new BadEventException(label + ": " + Reasons.oneLine(e));
         } catch (RefusedException e) {
@@ -88,18 +115,56 @@ public final class DiskBackup implements AutoCloseable {
                 .flatMap(m -> Optional.ofNullable(m.header().checkpointCreated()).map(cp -> new PreviousBackup(cp, m.virtualSize())));
         plan = BackupPlanner.plan(chain, repository.id(), job.event().checkpoint(), previous, Clock.systemUTC());
         LOG.info("{}: plan {} ({})", label, plan.kind().label(), plan.reason());
-        try {
-            session = DiskBackupSession.open(engine.runDirectory().diskLocks(), engine.settings().diskLockWait(),
-                    engine.tools(), engine.runDirectory().journal(), engine.exports(), chain, plan);
-        } catch (VmRunningException e) {
-            throw new BadEventException(label + ": " + Reasons.oneLine(e));
+        Set<String> stillNeeded = checkpointsOtherDisksNeed(chain);
+        synchronized (this) {
+            checkNotAborted();
+            try {
+                session = DiskBackupSession.open(lock, engine.tools(), engine.runDirectory(), engine.exports(), chain, plan,
+                        stillNeeded);
+            } catch (VmRunningException e) {
+                throw new BadEventException(label + ": " + Reasons.oneLine(e));
+            }
+            SnapshotHeader header = new SnapshotHeader(job.event().vm(), job.disk().target(),
+                    job.disk().image().toString(), chain.virtualSize(), kind(plan.kind()), plan.reason(),
+                    plan.baseBitmap().orElse(null), session.createdCheckpoint().orElse(null));
+            writer = repository.newSnapshot(header, plan.kind() == BackupKind.INCREMENTAL ? parent : Optional.empty());
         }
-        SnapshotHeader header = new SnapshotHeader(job.event().vm(), job.disk().target(),
-                job.disk().image().toString(), chain.virtualSize(), kind(plan.kind()), plan.reason(),
-                plan.baseBitmap().orElse(null), session.createdCheckpoint().orElse(null));
-        writer = repository.newSnapshot(header, plan.kind() == BackupKind.INCREMENTAL ? parent : Optional.empty());
         readStarted = Instant.now();
         readStartedNanos = System.nanoTime();
+    }
+
+    /**
+     * The checkpoints on this image that another (vm, disk) of this repository builds its next backup on:
+     * one image backed up under two names has one checkpoint per name, and neither may remove the other's.
+     * Only asked when this repository has an older checkpoint on the image (one manifest read per disk then).
+     */
+    private Set<String> checkpointsOtherDisksNeed(BackingChain chain) throws IOException {
+        List<String> ours = chain.top().bitmaps().stream().map(Bitmap::name)
+                .filter(n -> CheckpointNames.belongsTo(n, repository.id())).toList();
+        if (ours.isEmpty()) {
+            return Set.of();
+        }
+        Set<String> needed = new HashSet<>();
+        for (Repository.DiskName other : repository.disks()) {
+            if (other.vm().equals(job.event().vm()) && other.disk().equals(job.disk().target())) {
+                continue;
+            }
+            repository.latestRestorable(other.vm(), other.disk())
+                    .map(m -> m.header().checkpointCreated())
+                    .filter(ours::contains)
+                    .ifPresent(cp -> {
+                        needed.add(cp);
+                        LOG.info("{}: keeping checkpoint {}: {}/{} (the same image) builds on it", job.label(), cp,
+                                other.vm(), other.disk());
+                    });
+        }
+        return needed;
+    }
+
+    private void checkNotAborted() {
+        if (aborted) {
+            throw new BackupInterruptedException(job.label() + ": interrupted");
+        }
     }
 
     private static SnapshotKind kind(BackupKind kind) {
@@ -147,7 +212,8 @@ public final class DiskBackup implements AutoCloseable {
      * Writes the manifest (the snapshot exists from here on) and marks the checkpoint rotation
      * committed: when the session closes, the new bitmap stays and this repository's older ones go.
      */
-    public BackupResult commit() throws IOException {
+    public synchronized BackupResult commit() throws IOException {
+        checkNotAborted(); // an interrupted backup writes no manifest
         Duration readTime = Duration.between(readStarted, Instant.now());
         committed = writer.commit(BackupStatistics.read(bytesRead, readTime));
         session.commit();
@@ -166,16 +232,41 @@ public final class DiskBackup implements AutoCloseable {
         return n < (1 << 20) ? n + " bytes" : String.format("%.1f MiB", n / 1048576.0);
     }
 
+    /**
+     * Stops this backup from another thread (an interrupt): waits for a step in progress (start or commit),
+     * then undoes what is not committed. The backup's own thread then fails and finds nothing left to close.
+     */
+    public void abort() {
+        aborted = true;
+        close();
+    }
+
     @Override
-    public void close() {
-        progress.finish(job.label());
-        if (writer != null && committed == null) {
-            writer.abort();
+    public synchronized void close() {
+        if (closed) {
+            return;
         }
-        if (session != null) {
-            // export stopped first (it holds the image lock), then the checkpoint: without a commit the
-            // new bitmap goes so the old one stays the base; with one, the obsolete ones go
-            session.close();
+        closed = true;
+        try {
+            progress.finish(job.label());
+            if (writer != null && committed == null) {
+                writer.abort();
+            }
+        } finally {
+            try {
+                if (session != null) {
+                    // export stopped first (it holds the image lock), then the checkpoint: without a commit the
+                    // new bitmap goes so the old one stays the base; with one, the obsolete ones go
+                    session.close();
+                }
+            } finally {
+                if (lock != null) {
+                    lock.close(); // held before the session existed; closing twice is fine
+                }
+                if (engine != null) {
+                    engine.unregister(this);
+                }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.coldcopy.service;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Where the service keeps its state when nothing says otherwise: {@code COLDCOPY_HOME}, else
@@ -11,7 +12,11 @@ public final class ServiceHome {
     private ServiceHome() {}
 
     public static Path resolve() {
-        String env = System.getenv("COLDCOPY_HOME");
+        return resolve(System.getenv());
+    }
+
+    public static Path resolve(Map<String, String> environment) {
+        String env = environment.get("COLDCOPY_HOME");
         if (env != null && !env.isBlank()) {
             return Path.of(env).toAbsolutePath();
         }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,6 +25,27 @@ class EventParserTest {
                 new DiskSpec("vdb", Path.of("/vms/web-1-data.qcow2")));
         assertThat(e.checkpoint()).contains("libvirt-cp1");
         assertThat(e.id()).startsWith("evt-");
+    }
+
+    @Test
+    void oneImageUnderTwoTargetsIsRefused(@TempDir Path dir) throws Exception {
+        Path image = java.nio.file.Files.createFile(dir.resolve("web.qcow2"));
+        Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("alias.qcow2"), image);
+        String same = "{\"event\":\"stopped\",\"vm\":\"web\",\"disks\":[{\"target\":\"vda\",\"image\":\"" + image
+                + "\"},{\"target\":\"vdb\",\"image\":\"" + image + "\"}]}";
+        assertThatThrownBy(() -> parser.parse(same)).isInstanceOf(BadEventException.class)
+                .hasMessage("disks 'vda' and 'vdb' are the same image " + image.toRealPath()
+                        + ": a disk can be backed up once per event");
+        String viaLink = same.replaceFirst("\"image\":\"" + java.util.regex.Pattern.quote(image.toString()) + "\"}]",
+                "\"image\":\"" + link + "\"}]");
+        assertThat(viaLink).contains(link.toString());
+        assertThatThrownBy(() -> parser.parse(viaLink)).isInstanceOf(BadEventException.class)
+                .hasMessageContaining("disks 'vda' and 'vdb' are the same image " + image.toRealPath())
+                .hasMessageContaining("(" + image + ", " + link + ")");
+        // two different files are fine
+        Path other = java.nio.file.Files.createFile(dir.resolve("data.qcow2"));
+        assertThat(parser.parse(same.replaceFirst("\"image\":\"" + java.util.regex.Pattern.quote(image.toString()) + "\"}]",
+                "\"image\":\"" + other + "\"}]")).disks()).hasSize(2);
     }
 
     @Test

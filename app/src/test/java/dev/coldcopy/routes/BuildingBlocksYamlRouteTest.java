@@ -56,7 +56,8 @@ class BuildingBlocksYamlRouteTest {
         Main main = new ColdcopyMain(Optional.of(config.getParent()), List.of(), Map.of(
                 "coldcopy.home", dir.resolve("home").toString(),
                 "coldcopy.allowed-roots", images.toString(),
-                "camel.server.enabled", "false", "camel.management.enabled", "false")).build();
+                // the shipped routes come along with the user's (the webhook among them): HTTP on a free port
+                "camel.server.port", Integer.toString(dev.coldcopy.nbd.testing.Tools.freePort()))).build();
         main.start();
         try {
             Exchange ex = main.getCamelContext().createProducerTemplate().request("direct:my-export", e -> {

@@ -55,4 +55,76 @@ class ColdcopyMainTest {
             main.stop();
         }
     }
+
+    private static final Map<String, String> NO_HTTP = Map.of("camel.server.enabled", "false", "camel.management.enabled", "false");
+
+    @Test
+    void dashDBeatsTheEnvironmentWhichBeatsTheFiles() throws Exception {
+        Files.writeString(dir.resolve("application.properties"), "coldcopy.retry.max = 5\ncoldcopy.retry.delay-ms = 100\n");
+        Map<String, String> overrides = new java.util.HashMap<>(NO_HTTP);
+        overrides.put("coldcopy.spool.dir", "/from/dash-d");
+        Main main = new ColdcopyMain(Optional.of(dir), List.of(), overrides, "backup.yaml",
+                Map.of("COLDCOPY_SPOOL_DIR", "/from/env", "COLDCOPY_RETRY_MAX", "7", "COLDCOPY_HOME", dir.resolve("home").toString())).build();
+        main.start();
+        try {
+            CamelContext camel = main.getCamelContext();
+            assertThat(camel.resolvePropertyPlaceholders("{{coldcopy.spool.dir}}")).as("-D over the environment").isEqualTo("/from/dash-d");
+            assertThat(camel.resolvePropertyPlaceholders("{{coldcopy.retry.max}}")).as("environment over the directory").isEqualTo("7");
+            assertThat(camel.resolvePropertyPlaceholders("{{coldcopy.retry.delay-ms}}")).as("directory over embedded").isEqualTo("100");
+            assertThat(camel.resolvePropertyPlaceholders("{{coldcopy.results.uri}}")).isEqualTo("file:" + dir.resolve("home") + "/results");
+        } finally {
+            main.stop();
+        }
+    }
+
+    @Test
+    void aBadValueNamesItsKeyAndTheExpectedForm() {
+        Map<String, String> overrides = new java.util.HashMap<>(NO_HTTP);
+        overrides.put("coldcopy.retry.max", "abc");
+        Main main = new ColdcopyMain(Optional.empty(), List.of(), overrides, "backup.yaml", Map.of()).build();
+        try {
+            org.assertj.core.api.Assertions.assertThatThrownBy(main::start)
+                    .satisfies(e -> assertThat(Reasons.oneLine(e))
+                            .isEqualTo("coldcopy.retry.max = 'abc' is not valid: expected a whole number >= 0, e.g. 3"));
+        } finally {
+            try {
+                main.stop();
+            } catch (Exception e) {
+                // never started
+            }
+        }
+    }
+
+    @Test
+    void unknownKeysAreWarnedAboutWithTheLikelyKey() throws Exception {
+        Files.writeString(dir.resolve("application.properties"), "coldcopy.retry.maxx = 5\ncoldcopy.spool.dir = /x\n");
+        Map<String, String> overrides = new java.util.HashMap<>(NO_HTTP);
+        overrides.put("coldcopy.repositry", "file:/tmp/r");
+        ColdcopyMain service = new ColdcopyMain(Optional.of(dir), List.of(), overrides, "backup.yaml", Map.of());
+        service.build();
+        assertThat(service.warnings()).containsExactlyInAnyOrder(
+                "unknown setting coldcopy.repositry (-Dcoldcopy.repositry) is ignored: did you mean coldcopy.repository?",
+                "unknown setting coldcopy.retry.maxx (" + dir.resolve("application.properties") + ") is ignored: did you mean coldcopy.retry.max?");
+    }
+
+    @Test
+    void everyKeyInTheShippedConfigurationIsKnown() throws Exception {
+        try (var files = Files.list(Path.of(System.getProperty("user.dir")).getParent().resolve("config"))) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".properties")).toList()) {
+                java.util.Properties properties = new java.util.Properties();
+                try (var reader = Files.newBufferedReader(file)) {
+                    properties.load(reader);
+                }
+                assertThat(properties.stringPropertyNames()).as(file.toString())
+                        .noneMatch(dev.coldcopy.service.config.KnownSettings::isUnknown);
+            }
+        }
+    }
+
+    @Test
+    void shippedRoutesAreTheFilesInTheRoutesFolder() throws Exception {
+        try (var files = Files.list(Path.of(System.getProperty("user.dir")).getParent().resolve("routes"))) {
+            assertThat(files.map(f -> f.getFileName().toString()).sorted().toList()).isEqualTo(ColdcopyMain.SHIPPED_ROUTES);
+        }
+    }
 }

@@ -45,6 +45,7 @@ class ServiceBadEventsTest {
     Path secret;
     Path escape;
     Path sneaky;
+    Path nbdBacked;
     Path running;
     Process runningVm;
 
@@ -67,6 +68,9 @@ class ServiceBadEventsTest {
         escape = Files.createSymbolicLink(images.resolve("escape.qcow2"), secret);
         sneaky = images.resolve("sneaky.qcow2");
         Tools.run(Duration.ofSeconds(30), List.of("qemu-img", "create", "-q", "-f", "qcow2", "-b", secret.toString(), "-F", "qcow2", sneaky.toString()));
+        nbdBacked = images.resolve("nbd-backed.qcow2"); // -u: written into the header, never opened
+        Tools.run(Duration.ofSeconds(30), List.of("qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", "nbd://127.0.0.1:9/x",
+                "-F", "raw", nbdBacked.toString(), "4M"));
         running = QemuImages.createQcow2(images.resolve("running.qcow2"), 4 * MIB);
         QemuImages.addBitmap(running, "libvirt-cp1", false);
         service.start();
@@ -120,7 +124,9 @@ class ServiceBadEventsTest {
                 bad("symlink-escape", "{\"event\":\"stopped\",\"vm\":\"web\",\"disks\":[{\"target\":\"vda\",\"image\":\"%escape\"}]}",
                         "(resolves to %secret): outside the allowed roots"),
                 bad("backing-outside-roots", "{\"event\":\"stopped\",\"vm\":\"web\",\"disks\":[{\"target\":\"vda\",\"image\":\"%sneaky\"}]}",
-                        "refused backing file of %sneaky"),
+                        "refused backing file '%secret' of %sneaky"),
+                bad("backing-nbd", "{\"event\":\"stopped\",\"vm\":\"web\",\"disks\":[{\"target\":\"vda\",\"image\":\"%nbdbacked\"}]}",
+                        "refused backing file 'nbd://127.0.0.1:9/x' of %nbdbacked: not a local file"),
                 bad("missing-image", "{\"event\":\"stopped\",\"vm\":\"web\",\"disks\":[{\"target\":\"vda\",\"image\":\"%images/gone.qcow2\"}]}",
                         "image %images/gone.qcow2 does not exist"),
                 bad("raw-image", "{\"event\":\"stopped\",\"vm\":\"web\",\"disks\":[{\"target\":\"vda\",\"image\":\"%raw\"}]}",
@@ -145,7 +151,8 @@ class ServiceBadEventsTest {
     private String paths(String text) {
         return text.replace("%images/", service.images + "/").replace("%web", web.toString()).replace("%raw", raw.toString())
                 .replace("%secret", secret.toString()).replace("%escape", escape.toString())
-                .replace("%sneaky", sneaky.toString()).replace("%running", running.toString());
+                .replace("%sneaky", sneaky.toString()).replace("%running", running.toString())
+                .replace("%nbdbacked", nbdBacked.toString());
     }
 
     @ParameterizedTest(name = "{0}")

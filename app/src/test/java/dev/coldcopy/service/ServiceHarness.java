@@ -47,6 +47,8 @@ public final class ServiceHarness implements AutoCloseable {
     private RepositoryUri repositoryUri;
     private RepositoryOptions repositoryOptions = RepositoryOptions.defaults();
     private Main main;
+    private Optional<Path> configDir = Optional.empty();
+    private final Map<String, Object> beans = new HashMap<>();
 
     public ServiceHarness(Path home) throws IOException {
         this.home = home;
@@ -75,8 +77,25 @@ public final class ServiceHarness implements AutoCloseable {
         return this;
     }
 
+    /** A configuration directory (application.properties, routes/) as with {@code run --config DIR}. */
+    public ServiceHarness configDir(Path dir) {
+        this.configDir = Optional.of(dir);
+        return this;
+    }
+
+    /** A bean for a route of the test's own. */
+    public ServiceHarness bind(String name, Object bean) {
+        beans.put(name, bean);
+        return this;
+    }
+
+    public org.apache.camel.CamelContext camel() {
+        return main.getCamelContext();
+    }
+
     public ServiceHarness start() {
-        main = new ColdcopyMain(Optional.empty(), List.of(), settings).build();
+        main = new ColdcopyMain(configDir, List.of(), settings).build();
+        beans.forEach(main::bind);
         try {
             main.start();
         } catch (Exception e) {
@@ -118,8 +137,14 @@ public final class ServiceHarness implements AutoCloseable {
                 + "\",\"image\":\"" + image + "\"}]}";
     }
 
+    /** the per-disk backup results (prune results, in the same place, are left out) */
     public List<JsonNode> results() throws IOException {
-        return jsonFiles(home.resolve("results"));
+        return jsonFiles(home.resolve("results")).stream().filter(n -> !n.path("type").asText().equals("prune")).toList();
+    }
+
+    /** the results of scheduled prunes ({@code "type":"prune"}), oldest first */
+    public List<JsonNode> pruneResults() throws IOException {
+        return jsonFiles(home.resolve("results")).stream().filter(n -> n.path("type").asText().equals("prune")).toList();
     }
 
     public List<JsonNode> deadLetters() throws IOException {
@@ -133,7 +158,15 @@ public final class ServiceHarness implements AutoCloseable {
         }
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
-                out.add(JSON.readTree(Files.readString(f, StandardCharsets.UTF_8)));
+                String text = Files.readString(f, StandardCharsets.UTF_8);
+                try {
+                    JsonNode node = JSON.readTree(text);
+                    if (node != null && node.isObject()) {
+                        out.add(node);
+                    }
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    // still being written: not there yet
+                }
             }
         }
         return out;
@@ -141,7 +174,16 @@ public final class ServiceHarness implements AutoCloseable {
 
     /** Waits until there are {@code count} results and returns the newest. */
     public JsonNode awaitResult(int count, Duration timeout) throws Exception {
-        return awaitFiles(home.resolve("results"), count, timeout);
+        Instant end = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(end)) {
+            List<JsonNode> found = results();
+            if (found.size() >= count) {
+                return found.get(found.size() - 1);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("expected " + count + " result(s) within " + timeout + "; results " + results()
+                + "; dead letters " + deadLetters());
     }
 
     public JsonNode awaitDeadLetter(int count, Duration timeout) throws Exception {
@@ -180,6 +222,23 @@ public final class ServiceHarness implements AutoCloseable {
         return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
+    /** GET on the service's HTTP port. */
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Waits until GET path answers with this status; returns that answer (or the last one). */
+    public HttpResponse<String> awaitStatus(String path, int status, Duration timeout) throws Exception {
+        Instant end = Instant.now().plus(timeout);
+        HttpResponse<String> last = get(path);
+        while (last.statusCode() != status && Instant.now().isBefore(end)) {
+            Thread.sleep(100);
+            last = get(path);
+        }
+        return last;
+    }
+
     /** The spool files that failed (moved to failed/). */
     public List<Path> failedSpoolFiles() throws IOException {
         Path failed = spool().resolve("failed");
@@ -204,10 +263,11 @@ public final class ServiceHarness implements AutoCloseable {
 
     /** Live qemu processes (qemu-nbd, qemu-storage-daemon, qemu-img, qemu-io) started by this JVM. */
     public static List<String> qemuChildren() {
+        // by program name: coldcopy's watchdog (a java process) names the qemu programs in its arguments
         return ProcessHandle.current().descendants()
                 .filter(ProcessHandle::isAlive)
+                .filter(p -> p.info().command().map(c -> Path.of(c).getFileName().toString().startsWith("qemu")).orElse(false))
                 .map(p -> p.pid() + " " + p.info().commandLine().orElse(p.info().command().orElse("?")))
-                .filter(line -> line.contains("qemu"))
                 .toList();
     }
 

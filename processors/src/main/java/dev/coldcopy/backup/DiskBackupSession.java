@@ -2,6 +2,7 @@ package dev.coldcopy.backup;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 
 import dev.coldcopy.checkpoint.BackupPlan;
 import dev.coldcopy.checkpoint.CheckpointJournal;
@@ -35,10 +36,37 @@ public final class DiskBackupSession implements AutoCloseable {
     /** Locks the disk, adds the next checkpoint, starts the export; on any failure undoes what it did and rethrows. */
     public static DiskBackupSession open(DiskLocks locks, Duration lockTimeout, QemuTools tools, CheckpointJournal journal,
             ExportServer exports, BackingChain chain, BackupPlan plan) {
-        DiskLock lock = locks.lock(chain.top().path(), lockTimeout);
+        return open(locks.lock(chain.top().path(), lockTimeout), tools, journal, exports, chain, plan, Set.of());
+    }
+
+    /**
+     * With the disk's lock already held, and the {@link Watchdog} of {@code runDir} running first, so that
+     * not even a SIGKILL of this JVM leaves an export running or an uncommitted checkpoint behind.
+     */
+    public static DiskBackupSession open(DiskLock lock, QemuTools tools, RunDirectory runDir,
+            ExportServer exports, BackingChain chain, BackupPlan plan, Set<String> stillNeeded) {
+        try {
+            Watchdog.ensureRunning(runDir, tools);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+        return open(lock, tools, runDir.journal(), exports, chain, plan, stillNeeded);
+    }
+
+    /**
+     * With the disk's lock already held: the caller took it before inspecting and planning, so that two
+     * backups of one disk cannot both plan the same next checkpoint. The session owns the lock from here
+     * on (released on failure too). {@code stillNeeded}: checkpoints other disks of the repository build on.
+     */
+    public static DiskBackupSession open(DiskLock lock, QemuTools tools, CheckpointJournal journal,
+            ExportServer exports, BackingChain chain, BackupPlan plan, Set<String> stillNeeded) {
         CheckpointRotation rotation = null;
         try {
-            rotation = CheckpointRotation.begin(tools, journal, chain, plan);
+            if (!lock.image().equals(chain.top().path().toAbsolutePath().normalize())) {
+                throw new IllegalArgumentException("lock on " + lock.image() + " does not cover " + chain.top().path());
+            }
+            rotation = CheckpointRotation.begin(tools, journal, chain, plan, stillNeeded);
             RunningExport export = exports.start(chain, plan);
             return new DiskBackupSession(lock, rotation, export, plan);
         } catch (RuntimeException e) {

@@ -16,6 +16,7 @@ import dev.coldcopy.checkpoint.CheckpointJournal;
 import dev.coldcopy.checkpoint.CheckpointNames;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportDirectory;
+import dev.coldcopy.qemu.ImageLayer;
 import dev.coldcopy.qemu.ProcessOwner;
 import dev.coldcopy.process.ProcessException;
 import dev.coldcopy.process.Processes;
@@ -88,6 +89,11 @@ public final class Reaper {
         }
     }
 
+    /** Only the top image is read (its backing files are never opened here). */
+    private boolean topHasBitmap(Path image, String bitmap) {
+        return ChainInspector.layer(tools.info(image, ImageLayer.QCOW2), image, ImageLayer.QCOW2).hasBitmap(bitmap);
+    }
+
     private void reapJournal(List<String> done) {
         CheckpointJournal journal = runDir.journal();
         for (CheckpointJournal.Entry entry : journal.entries()) {
@@ -101,8 +107,7 @@ public final class Reaper {
                 continue;
             }
             try {
-                if (Files.exists(entry.image()) && ChainInspector.parse(tools.infoBackingChain(entry.image()), entry.image())
-                        .top().hasBitmap(entry.bitmap())) {
+                if (Files.exists(entry.image()) && topHasBitmap(entry.image(), entry.bitmap())) {
                     tools.removeBitmap(entry.image(), entry.bitmap());
                     done.add("removed uncommitted checkpoint " + entry.bitmap() + " from " + entry.image());
                 }

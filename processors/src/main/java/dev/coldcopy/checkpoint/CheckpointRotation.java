@@ -3,6 +3,7 @@ package dev.coldcopy.checkpoint;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,10 +57,22 @@ public final class CheckpointRotation implements AutoCloseable {
      * @throws dev.coldcopy.qemu.VmRunningException the image is open for writing elsewhere
      */
     public static CheckpointRotation begin(QemuTools tools, CheckpointJournal journal, BackingChain chain, BackupPlan plan) {
+        return begin(tools, journal, chain, plan, Set.of());
+    }
+
+    /**
+     * As {@link #begin(QemuTools, CheckpointJournal, BackingChain, BackupPlan)}, keeping {@code stillNeeded}:
+     * the checkpoints other disks of this repository build their next backup on. One image backed up under
+     * two names (two VMs, two targets) has one checkpoint per name; removing the other name's would make its
+     * next backup a full one.
+     */
+    public static CheckpointRotation begin(QemuTools tools, CheckpointJournal journal, BackingChain chain, BackupPlan plan,
+            Set<String> stillNeeded) {
         Path top = chain.top().path();
         List<String> obsolete = chain.top().bitmaps().stream().map(Bitmap::name)
                 .filter(n -> CheckpointNames.belongsTo(n, plan.repositoryId()))
                 .filter(n -> plan.nextCheckpoint().map(next -> !next.equals(n)).orElse(true))
+                .filter(n -> !stillNeeded.contains(n))
                 .toList();
         if (plan.nextCheckpoint().isEmpty()) {
             return new CheckpointRotation(tools, journal, top, plan.repositoryId(), Optional.empty(), obsolete, null);

@@ -9,6 +9,7 @@ import org.apache.camel.support.SynchronizationAdapter;
 
 import dev.coldcopy.backup.DiskBackupSession;
 import dev.coldcopy.backup.RunDirectory;
+import dev.coldcopy.backup.Watchdog;
 import dev.coldcopy.checkpoint.BackupPlan;
 import dev.coldcopy.qemu.BackingChain;
 import dev.coldcopy.qemu.ExportServer;
@@ -43,6 +44,7 @@ public final class OpenExportProcessor implements Processor {
         if (chain == null || plan == null) {
             throw new IllegalArgumentException("headers " + BackupHeaders.CHAIN + " and " + BackupHeaders.PLAN + " are required");
         }
+        Watchdog.ensureRunning(runDir, tools); // nothing of this backup outlives the JVM, even a SIGKILL of it
         DiskBackupSession session = DiskBackupSession.open(runDir.diskLocks(), lockTimeout, tools, runDir.journal(),
                 exports, chain, plan);
         exchange.setProperty(BackupHeaders.SESSION_PROPERTY, session);

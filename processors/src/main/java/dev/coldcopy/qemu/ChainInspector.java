@@ -1,10 +1,13 @@
 package dev.coldcopy.qemu;
 
 import java.io.IOException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,12 +17,21 @@ import dev.coldcopy.security.ImagePolicy;
 import dev.coldcopy.security.ImageRefusedException;
 
 /**
- * Reads a disk's backing chain with {@code qemu-img info --backing-chain --output=json}. Without {@code -U}:
- * while a VM has the image open qemu-img fails with a lock error, reported as {@link VmRunningException}.
- * The top image is checked against the {@link ImagePolicy} before qemu-img runs, every backing file after.
+ * Reads a disk's backing chain one layer at a time, judging every file <em>before</em> any qemu program
+ * opens it. {@code qemu-img info --backing-chain} would open each backing file it finds (a qcow2 whose
+ * backing file is {@code nbd://host/x} or {@code http://...} makes it connect there) before coldcopy could
+ * look at the name. So the backing file name (and backing format) are read from the qcow2 header directly
+ * ({@link Qcow2Header}), checked (a plain local path, inside the allowed roots after resolving symlinks),
+ * and only then is that one file given to {@code qemu-img info} — which, without {@code --backing-chain},
+ * does not open backing files.
+ *
+ * <p>Without {@code -U}: while a VM has the top image open, qemu-img fails with a lock error, reported as
+ * {@link VmRunningException}.
  */
 public final class ChainInspector {
 
+    /** Far deeper than any real chain; a longer one is a loop or an attack. */
+    static final int MAX_DEPTH = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final QemuTools tools;
@@ -30,66 +42,125 @@ public final class ChainInspector {
         this.policy = policy;
     }
 
+    /** The real path of {@code image} if the policy allows it (nothing is opened). */
+    public Path realPath(Path image) {
+        return policy.validate(image);
+    }
+
     /**
      * @throws dev.coldcopy.security.ImageNotFoundException the image does not exist (nothing ran)
-     * @throws ImageRefusedException outside the allowed roots, odd characters, a backing file outside (nothing written)
+     * @throws ImageRefusedException outside the allowed roots, odd characters, a backing file that is not a
+     *                               local file inside the roots, an external data file (nothing opened)
      * @throws VmRunningException    another process holds the image for writing
      * @throws QemuException         qemu-img failed otherwise (its message included)
      */
     public BackingChain inspect(Path image) {
         Path top = policy.validate(image);
-        String json = tools.infoBackingChain(top);
-        BackingChain chain = parse(json, top);
-        List<ImageLayer> layers = new ArrayList<>(List.of(chain.top()));
-        for (ImageLayer layer : chain.layers().subList(1, chain.depth())) {
-            Path real;
-            try {
-                real = policy.validate(layer.path());
-            } catch (ImageRefusedException e) {
-                throw new ImageRefusedException("refused backing file of " + top + ": " + e.getMessage());
-            }
-            layers.add(new ImageLayer(real, layer.format(), layer.virtualSize(), layer.bitmaps()));
-        }
-        return new BackingChain(layers);
-    }
-
-    /** Parses qemu-img's JSON (a list of layers, top first). Relative backing names resolve against the referring image. */
-    public static BackingChain parse(String json, Path top) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new QemuException("qemu-img info printed no valid JSON for " + top + ": " + e.getMessage(), e);
-        }
-        if (root == null || !root.isArray() || root.isEmpty()) {
-            throw new QemuException("qemu-img info printed no image for " + top);
-        }
         List<ImageLayer> layers = new ArrayList<>();
-        Path expected = top;
-        for (JsonNode node : root) {
-            String filename = node.path("filename").asText("");
-            Path path = layers.isEmpty() ? top : expected;
-            if (path == null) {
-                throw new QemuException("backing chain of " + top + " has a layer '" + filename + "' qemu-img gave no path for");
+        Set<Path> seen = new HashSet<>();
+        Path current = top;
+        String format = Qcow2Header.read(top).isPresent() ? ImageLayer.QCOW2 : ImageLayer.RAW;
+        while (true) {
+            if (!seen.add(current)) {
+                throw new ImageRefusedException("refused backing chain of " + top + ": " + current + " appears twice (a loop)");
             }
-            layers.add(new ImageLayer(path, node.path("format").asText(""), node.path("virtual-size").asLong(-1),
-                    bitmaps(node.path("format-specific").path("data").path("bitmaps"))));
-            expected = backingPath(node, path);
+            if (layers.size() >= MAX_DEPTH) {
+                throw new ImageRefusedException("refused backing chain of " + top + ": deeper than " + MAX_DEPTH + " layers");
+            }
+            Optional<Qcow2Header> header = ImageLayer.QCOW2.equals(format) ? Qcow2Header.read(current) : Optional.empty();
+            if (ImageLayer.QCOW2.equals(format) && header.isEmpty()) {
+                throw new ImageRefusedException("refused backing file " + current + " of " + top
+                        + ": its referrer says qcow2, but it is not a qcow2 image");
+            }
+            Path backing = null;
+            String backingFormat = null;
+            if (header.isPresent()) {
+                Qcow2Header h = header.get();
+                if (h.hasExternalDataFileBit() || h.externalDataFile().isPresent()) {
+                    throw new ImageRefusedException("refused " + current + (current.equals(top) ? "" : " (backing file of " + top + ")")
+                            + ": it keeps its data in an external data file"
+                            + h.externalDataFile().map(f -> " '" + printable(f) + "'").orElse("")
+                            + ", which coldcopy does not back up");
+                }
+                if (h.backingFile().isPresent()) {
+                    backing = backingPath(h.backingFile().get(), current, top);
+                    backingFormat = backingFormat(h.backingFormat(), backing, top);
+                }
+            }
+            layers.add(layer(tools.info(current, format), current, format));
+            if (backing == null) {
+                return new BackingChain(layers);
+            }
+            current = backing;
+            format = backingFormat;
         }
-        return new BackingChain(layers);
     }
 
-    private static Path backingPath(JsonNode node, Path image) {
-        String backing = node.hasNonNull("full-backing-filename") ? node.get("full-backing-filename").asText()
-                : node.path("backing-filename").asText(null);
-        if (backing == null) {
-            return null;
+    /**
+     * A backing file name as the qcow2 header holds it → the real path of a file inside the allowed roots.
+     * qemu reads a name with a {@code scheme:} before the first '/' as a protocol ({@code nbd:}, {@code http:},
+     * {@code json:{...}}, {@code file:}...): any such name is refused, whatever the scheme.
+     */
+    private Path backingPath(String name, Path layer, Path top) {
+        String what = "refused backing file '" + printable(name) + "' of " + layer
+                + (layer.equals(top) ? "" : " (in the chain of " + top + ")");
+        if (name.isEmpty() || name.indexOf('\0') >= 0 || name.chars().anyMatch(Character::isISOControl)) {
+            throw new ImageRefusedException(what + ": not a plain file name");
         }
-        if (backing.startsWith("json:") || backing.contains("://") || !backing.startsWith("/") && backing.contains(":")) {
-            throw new ImageRefusedException("refused backing file '" + backing + "' of " + image + ": not a local file");
+        int colon = name.indexOf(':');
+        int slash = name.indexOf('/');
+        if (colon >= 0 && (slash < 0 || colon < slash)) {
+            throw new ImageRefusedException(what + ": not a local file (protocol and json: backing files are never opened)");
         }
-        Path p = Path.of(backing);
-        return p.isAbsolute() ? p : image.resolveSibling(p);
+        Path p;
+        try {
+            p = Path.of(name);
+        } catch (InvalidPathException e) {
+            throw new ImageRefusedException(what + ": not a valid path");
+        }
+        Path resolved = p.isAbsolute() ? p : layer.resolveSibling(p).normalize();
+        try {
+            return policy.validate(resolved);
+        } catch (ImageRefusedException e) {
+            if (e instanceof dev.coldcopy.security.ImageNotFoundException) {
+                throw new dev.coldcopy.security.ImageNotFoundException(what + ": " + e.getMessage());
+            }
+            throw new ImageRefusedException(what + ": " + e.getMessage());
+        }
+    }
+
+    /** The header's backing format if it names one (only qcow2 and raw layers are opened), else qcow2 by its magic, else raw. */
+    private static String backingFormat(Optional<String> declared, Path backing, Path top) {
+        if (declared.isPresent()) {
+            String f = declared.get();
+            if (!ImageLayer.QCOW2.equals(f) && !ImageLayer.RAW.equals(f)) {
+                throw new ImageRefusedException("refused backing file " + backing + " of " + top + ": its format '"
+                        + printable(f) + "' is not qcow2 or raw");
+            }
+            return f;
+        }
+        return Qcow2Header.read(backing).isPresent() ? ImageLayer.QCOW2 : ImageLayer.RAW;
+    }
+
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder();
+        s.codePoints().limit(200).forEach(c -> b.append(Character.isISOControl(c) ? '?' : Character.toString(c)));
+        return b.toString();
+    }
+
+    /** One layer from {@code qemu-img info --output=json} of that file alone. */
+    public static ImageLayer layer(String json, Path path, String format) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new QemuException("qemu-img info printed no valid JSON for " + path + ": " + e.getMessage(), e);
+        }
+        if (node == null || !node.isObject()) {
+            throw new QemuException("qemu-img info printed no image for " + path);
+        }
+        return new ImageLayer(path, node.path("format").asText(format), node.path("virtual-size").asLong(-1),
+                bitmaps(node.path("format-specific").path("data").path("bitmaps")));
     }
 
     private static List<Bitmap> bitmaps(JsonNode list) {

@@ -15,7 +15,8 @@ import dev.coldcopy.security.ImagePolicy;
 
 /**
  * Child JVM for ReaperTest: starts a backup (checkpoint added, export running), says READY, and waits to be
- * killed with -9 mid-backup. Args: workDir imageRoot image server previousCheckpoint size.
+ * killed with -9 mid-backup. Args: workDir imageRoot image server previousCheckpoint size [watchdog].
+ * With "watchdog" the session is opened the way coldcopy does (its watchdog process running).
  */
 public final class CrashingBackupMain {
 
@@ -27,8 +28,11 @@ public final class CrashingBackupMain {
         var chain = inspector.inspect(Path.of(args[2]));
         var plan = BackupPlanner.plan(chain, "r1", Optional.empty(),
                 Optional.of(new PreviousBackup(args[4], Long.parseLong(args[5]))), Clock.systemUTC());
-        DiskBackupSession session = DiskBackupSession.open(runDir.diskLocks(), Duration.ofSeconds(5), tools,
-                runDir.journal(), ExportServer.named(args[3], tools, runDir.exports()), chain, plan);
+        ExportServer server = ExportServer.named(args[3], tools, runDir.exports());
+        DiskBackupSession session = args.length > 6 && args[6].equals("watchdog")
+                ? DiskBackupSession.open(runDir.diskLocks().lock(chain.top().path(), Duration.ofSeconds(5)), tools, runDir,
+                        server, chain, plan, java.util.Set.of())
+                : DiskBackupSession.open(runDir.diskLocks(), Duration.ofSeconds(5), tools, runDir.journal(), server, chain, plan);
         System.out.println("READY " + session.export().pid() + " " + session.createdCheckpoint().orElseThrow() + " "
                 + session.export().nbdUri());
         System.out.flush();

@@ -162,7 +162,7 @@ class ChainInspectorTest {
         Path top = overlay(images.resolve("top.qcow2"), base);
         ChainInspector strict = new ChainInspector(QemuTools.defaults(), new ImagePolicy(List.of(images)));
         assertThatThrownBy(() -> strict.inspect(top)).isInstanceOf(ImageRefusedException.class)
-                .hasMessageContaining("refused backing file of " + top).hasMessageContaining("outside the allowed roots");
+                .hasMessageContaining("refused backing file '" + base + "' of " + top).hasMessageContaining("outside the allowed roots");
     }
 
     @Test

@@ -6,8 +6,13 @@ import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import dev.coldcopy.repository.lock.LockMode;
+import dev.coldcopy.repository.lock.RepositoryLock;
+import dev.coldcopy.repository.lock.RepositoryLocks;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,6 +20,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.slf4j.Logger;
@@ -28,6 +36,8 @@ import org.slf4j.LoggerFactory;
  * config                                   repository config (JSON, plain)
  * chunks/ab/abcdef...                      chunks, by address
  * snapshots/VM/DISK/20261125T203627123Z-3fa1c2   manifests (VM and DISK URL-encoded)
+ * summaries/VM/DISK/20261125T203627123Z-3fa1c2   a summary of each manifest, for fast listing
+ * locks/shared-...  locks/exclusive-...    lock objects of running backups and prunes
  * </pre>
  *
  * Thread-safe. Close it to release the backend (and the CamelContext it started, if none was given).
@@ -42,7 +52,10 @@ public final class Repository implements AutoCloseable {
     private final RepositoryBackend backend;
     private final ChunkCodec codec;
     private final CamelContext ownContext; // null when the caller gave one
+    /** chunks known to exist; valid only while this process holds a backup lock (a prune may run between) */
     private final Set<ChunkAddress> knownChunks = ConcurrentHashMap.newKeySet();
+    private final RepositoryLocks locks;
+    private int backupLocksHeld; // guarded by this
     private final Map<ChunkAddress, CompletableFuture<StoredChunk>> storing = new ConcurrentHashMap<>();
 
     /** the outcome of storing one chunk */
@@ -57,6 +70,7 @@ public final class Repository implements AutoCloseable {
         this.backend = backend;
         this.codec = codec;
         this.ownContext = ownContext;
+        this.locks = new RepositoryLocks(backend);
     }
 
     /**
@@ -164,8 +178,42 @@ public final class Repository implements AutoCloseable {
         return options;
     }
 
-    public SnapshotWriter newSnapshot(SnapshotHeader header, Optional<SnapshotManifest> parent) {
-        return new SnapshotWriter(this, header, parent, options.parallelism());
+    /** the lock objects of this repository (backups hold shared locks, prune an exclusive one) */
+    public RepositoryLocks locks() {
+        return locks;
+    }
+
+    /**
+     * Starts writing a snapshot. Takes a shared repository lock first (waiting while a prune runs), held
+     * until the snapshot is committed or aborted: no prune can collect a chunk this backup stores or reuses.
+     */
+    public SnapshotWriter newSnapshot(SnapshotHeader header, Optional<SnapshotManifest> parent) throws RepositoryException {
+        RepositoryLock lock;
+        try {
+            lock = locks.acquire(LockMode.SHARED, "backup " + header.vm() + "/" + header.disk(), locks.timings().backupWait());
+        } catch (RepositoryException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new RepositoryException("taking a lock on " + uri + " failed: " + e.getMessage(), e);
+        }
+        synchronized (this) {
+            if (backupLocksHeld++ == 0) {
+                knownChunks.clear(); // a prune may have run since this process last held a lock
+            }
+        }
+        try {
+            return new SnapshotWriter(this, header, parent, options.parallelism(), lock);
+        } catch (RuntimeException e) {
+            releaseBackupLock(lock);
+            throw e;
+        }
+    }
+
+    void releaseBackupLock(RepositoryLock lock) {
+        lock.close();
+        synchronized (this) {
+            backupLocksHeld--;
+        }
     }
 
     /** the newest snapshot of a disk, any kind (a delta too) */
@@ -187,23 +235,116 @@ public final class Repository implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** summaries of every snapshot (of one VM), oldest first */
-    public List<SnapshotSummary> list(Optional<String> vm) throws IOException {
-        List<SnapshotSummary> out = new ArrayList<>();
-        for (String key : manifestKeys(vm.map(v -> SNAPSHOTS + encode(v) + "/").orElse(SNAPSHOTS))) {
-            out.add(loadKey(key).summary());
+    /** A disk that has snapshots here: the VM's name and the disk's target. */
+    public record DiskName(String vm, String disk) {
+    }
+
+    /** every (vm, disk) with at least one snapshot, from the manifest keys (no manifest is read) */
+    public Set<DiskName> disks() throws IOException {
+        Set<DiskName> disks = new LinkedHashSet<>();
+        for (String key : manifestKeys(SNAPSHOTS)) {
+            String[] parts = key.split("/");
+            disks.add(new DiskName(decode(parts[1]), decode(parts[2])));
         }
-        out.sort(Comparator.comparing(SnapshotSummary::created).thenComparing(SnapshotSummary::id));
-        return out;
+        return disks;
+    }
+
+
+    /**
+     * Summaries of every snapshot (of one VM), oldest first: from the summary objects, read in parallel;
+     * a manifest without one (written before summaries existed, or a crash between the two) is read whole.
+     */
+    public List<SnapshotSummary> list(Optional<String> vm) throws IOException {
+        String sub = vm.map(v -> encode(v) + "/").orElse("");
+        List<String> manifests = manifestKeys(SNAPSHOTS + sub);
+        Set<String> summaries = new java.util.HashSet<>(backend.list(SummaryCodec.PREFIX + sub));
+        List<SnapshotSummary> out = Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(2, options.parallelism() * 2), r -> {
+            Thread t = new Thread(r, "coldcopy-list");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<?>> reads = new ArrayList<>();
+            for (String key : manifests) {
+                String summaryKey = SummaryCodec.keyFor(key);
+                reads.add(pool.submit(() -> {
+                    out.add(summaries.contains(summaryKey) ? loadSummary(summaryKey, key) : loadKey(key).summary());
+                    return null;
+                }));
+            }
+            for (Future<?> f : reads) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof IOException io ? io : new RepositoryException(String.valueOf(e.getCause()), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while listing snapshots");
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        List<SnapshotSummary> sorted = new ArrayList<>(out);
+        sorted.sort(Comparator.comparing(SnapshotSummary::created).thenComparing(SnapshotSummary::id));
+        return sorted;
+    }
+
+    private SnapshotSummary loadSummary(String summaryKey, String manifestKey) throws IOException {
+        String id = summaryKey.substring(summaryKey.lastIndexOf('/') + 1);
+        byte[] stored;
+        try {
+            stored = backend.get(summaryKey);
+        } catch (ObjectNotFoundException e) {
+            return loadKey(manifestKey).summary(); // removed meanwhile: the manifest decides
+        }
+        SnapshotSummary s = SummaryCodec.decode("summary " + summaryKey, codec.decodeObject(summaryName(id), stored));
+        if (!s.id().value().equals(id)) {
+            throw new ChunkCorruptException("summary " + summaryKey, "holds snapshot " + s.id() + ", not " + id);
+        }
+        return s;
     }
 
     public SnapshotManifest load(SnapshotId id) throws IOException {
         return loadKey(manifestKey(id));
     }
 
-    /** Removes a snapshot's manifest (its chunks stay: other snapshots may use them). */
+    /**
+     * Removes a snapshot: its manifest first (from then on it does not exist), then its summary. Its chunks
+     * stay: other snapshots may use them; a prune collects those no snapshot uses.
+     */
     public void deleteSnapshot(SnapshotId id) throws IOException {
-        backend.delete(manifestKey(id));
+        deleteManifestKey(manifestKey(id));
+    }
+
+    /** as {@link #deleteSnapshot}, by manifest key ({@code snapshots/VM/DISK/ID}) */
+    public void deleteManifestKey(String key) throws IOException {
+        backend.delete(key);
+        backend.delete(SummaryCodec.keyFor(key));
+    }
+
+    /** the manifest keys of every snapshot ({@code snapshots/VM/DISK/ID}) */
+    public List<String> manifestKeys() throws IOException {
+        return manifestKeys(SNAPSHOTS);
+    }
+
+    /** Reads a manifest by its key. */
+    public SnapshotManifest loadManifestKey(String key) throws IOException {
+        return loadKey(key);
+    }
+
+    /** summary objects whose manifest is gone (a prune that died between the two deletes); removes them */
+    public int removeOrphanSummaries() throws IOException {
+        Set<String> manifests = new java.util.HashSet<>(manifestKeys(SNAPSHOTS));
+        int removed = 0;
+        for (String key : backend.list(SummaryCodec.PREFIX)) {
+            if (!manifests.contains(SNAPSHOTS + key.substring(SummaryCodec.PREFIX.length()))) {
+                backend.delete(key);
+                removed++;
+            }
+        }
+        return removed;
     }
 
     /** Reads a chunk and verifies it: checksum, decryption, decompression, content hash == address. */
@@ -219,7 +360,11 @@ public final class Repository implements AutoCloseable {
 
     /** the key a snapshot's manifest is stored under */
     public static String manifestKey(SnapshotHeader header, SnapshotId id) {
-        return SNAPSHOTS + encode(header.vm()) + "/" + encode(header.disk()) + "/" + id.value();
+        return manifestKey(header.vm(), header.disk(), id);
+    }
+
+    public static String manifestKey(String vm, String disk, SnapshotId id) {
+        return SNAPSHOTS + encode(vm) + "/" + encode(disk) + "/" + id.value();
     }
 
     private String manifestKey(SnapshotId id) throws IOException {
@@ -274,18 +419,29 @@ public final class Repository implements AutoCloseable {
     void writeManifest(SnapshotManifest manifest) throws RepositoryException {
         byte[] plain = ManifestCodec.encode(manifest);
         byte[] stored = codec.encodeObject(manifestName(manifest.id().value()), plain);
+        String key = manifestKey(manifest.header(), manifest.id());
         try {
             backend.flush(); // every chunk it names is on disk before the manifest is
-            backend.put(manifestKey(manifest.header(), manifest.id()), stored);
+            backend.put(key, stored);
             backend.flush(); // and the manifest before the checkpoint advances
         } catch (IOException e) {
             throw e instanceof RepositoryException re ? re : new RepositoryException(e.getMessage(), e);
         }
         LOG.info("committed {}", manifest);
+        try {
+            backend.put(SummaryCodec.keyFor(key), codec.encodeObject(summaryName(manifest.id().value()), SummaryCodec.encode(manifest.summary())));
+        } catch (IOException | RuntimeException e) {
+            // the snapshot is committed; listing reads its manifest instead
+            LOG.warn("writing the summary of {} failed: {}", manifest.id(), e.getMessage());
+        }
     }
 
     private static String manifestName(String id) {
         return "manifest " + id;
+    }
+
+    private static String summaryName(String id) {
+        return "summary " + id;
     }
 
     /** Hashes, and unless the repository has it already, compresses, encrypts and stores one chunk. */

@@ -1,5 +1,6 @@
 package dev.coldcopy.repository;
 
+import dev.coldcopy.repository.lock.RepositoryLock;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -42,6 +43,9 @@ public final class SnapshotWriter implements AutoCloseable {
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final Repository repository;
+    /** the shared repository lock, held from creation to commit or abort */
+    private final RepositoryLock lock;
+    private final java.util.concurrent.atomic.AtomicBoolean lockReleased = new java.util.concurrent.atomic.AtomicBoolean();
     private final SnapshotHeader header;
     private final Optional<SnapshotManifest> parent;
     private final SnapshotId id;
@@ -75,7 +79,8 @@ public final class SnapshotWriter implements AutoCloseable {
     private record PendingExtent(long offset, int length, int chunkOffset, CompletableFuture<Repository.StoredChunk> chunk) {
     }
 
-    SnapshotWriter(Repository repository, SnapshotHeader header, Optional<SnapshotManifest> parent, int parallelism) {
+    SnapshotWriter(Repository repository, SnapshotHeader header, Optional<SnapshotManifest> parent, int parallelism,
+                   RepositoryLock lock) {
         if (header.kind() == SnapshotKind.INCREMENTAL) {
             SnapshotManifest p = parent.orElseThrow(() -> new IllegalArgumentException("an incremental snapshot needs its parent manifest"));
             if (!p.restorableAlone()) {
@@ -90,6 +95,7 @@ public final class SnapshotWriter implements AutoCloseable {
             }
         }
         this.repository = repository;
+        this.lock = lock;
         this.header = header;
         this.parent = header.kind() == SnapshotKind.INCREMENTAL ? parent : Optional.empty();
         this.id = SnapshotId.create(started);
@@ -213,14 +219,20 @@ public final class SnapshotWriter implements AutoCloseable {
                     bytesStored, bytesNew, chunksNew, chunksReused, millis);
             SnapshotManifest manifest = new SnapshotManifest(id, header, parent.map(SnapshotManifest::id), started,
                     chunkSize, stats, map);
+            lock.confirm(); // no prune has taken our lock for stale: every chunk named is still there
             repository.writeManifest(manifest);
             finished = true;
             return id;
         } catch (IllegalArgumentException e) {
             throw new RepositoryException("snapshot " + id + " of " + header.vm() + "/" + header.disk() + " cannot be committed: " + e.getMessage(), e);
+        } catch (RepositoryException e) {
+            throw e;
+        } catch (java.io.IOException e) {
+            throw new RepositoryException(e.getMessage(), e);
         } finally {
             finished = true;
             pool.shutdownNow();
+            releaseLock();
         }
     }
 
@@ -248,6 +260,13 @@ public final class SnapshotWriter implements AutoCloseable {
             pendingPieces.clear();
         }
         pool.shutdownNow();
+        releaseLock();
+    }
+
+    private void releaseLock() {
+        if (lockReleased.compareAndSet(false, true)) {
+            repository.releaseBackupLock(lock);
+        }
     }
 
     @Override

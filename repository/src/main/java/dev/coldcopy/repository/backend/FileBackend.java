@@ -5,18 +5,21 @@ import dev.coldcopy.repository.RepositoryException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 
@@ -128,17 +131,31 @@ public final class FileBackend implements RepositoryBackend {
     }
 
     @Override
-    public List<String> list(String prefix) throws IOException {
+    public Map<String, Long> listSizes(String prefix) throws IOException {
         Path start = resolve(prefix.isEmpty() ? "." : prefix);
         if (!Files.isDirectory(start)) {
-            return List.of();
+            return Map.of();
         }
-        List<String> keys = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(start)) {
-            files.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith(TEMP_PREFIX))
-                    .forEach(p -> keys.add(root.relativize(p).toString().replace('\\', '/')));
-        } catch (UncheckedIOException e) {
+        Map<String, Long> keys = new HashMap<>();
+        try {
+            Files.walkFileTree(start, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path p, BasicFileAttributes attrs) {
+                    if (attrs.isRegularFile() && !p.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                        keys.put(root.relativize(p).toString().replace('\\', '/'), attrs.size());
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException) {
+                        return FileVisitResult.CONTINUE; // removed while we walked (a prune, a rename)
+                    }
+                    throw e;
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
             throw new RepositoryException("listing " + prefix + " in " + describe() + " failed: " + CamelDelivery.describe(e), e);
         }
         return keys;

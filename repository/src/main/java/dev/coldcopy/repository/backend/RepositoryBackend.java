@@ -1,7 +1,9 @@
 package dev.coldcopy.repository.backend;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Object storage under a repository root, keyed by relative paths with '/' separators
@@ -30,10 +32,22 @@ public interface RepositoryBackend extends AutoCloseable {
     byte[] get(String key) throws IOException;
 
     /** every key below the prefix (recursive), in no particular order */
-    List<String> list(String prefix) throws IOException;
+    default List<String> list(String prefix) throws IOException {
+        return new ArrayList<>(listSizes(prefix).keySet());
+    }
+
+    /** every key below the prefix (recursive) with its stored size in bytes */
+    Map<String, Long> listSizes(String prefix) throws IOException;
 
     /** removes an object; no error if it is absent */
     void delete(String key) throws IOException;
+
+    /** removes objects (no error for absent ones); object stores do it in batches */
+    default void deleteAll(List<String> keys) throws IOException {
+        for (String key : keys) {
+            delete(key);
+        }
+    }
 
     /**
      * The Camel endpoint URI this backend writes to, usable in a route ({@code to:} / {@code toD:}) with

@@ -6,6 +6,7 @@ import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,7 +16,11 @@ import org.apache.camel.component.aws2.s3.AWS2S3Endpoint;
 import org.apache.camel.support.service.ServiceHelper;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
+import software.amazon.awssdk.services.s3.model.DeleteObjectsRequest;
+import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
@@ -123,16 +128,38 @@ public final class S3Backend implements RepositoryBackend {
     }
 
     @Override
-    public List<String> list(String keyPrefix) throws IOException {
-        List<String> keys = new ArrayList<>();
+    public Map<String, Long> listSizes(String keyPrefix) throws IOException {
+        Map<String, Long> keys = new HashMap<>();
         try {
             for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix + keyPrefix).build()).contents()) {
-                keys.add(o.key().substring(prefix.length()));
+                keys.put(o.key().substring(prefix.length()), o.size());
             }
         } catch (SdkException e) {
             throw failure("listing " + keyPrefix, e);
         }
         return keys;
+    }
+
+    /** DeleteObjects, up to 1,000 keys a request (the S3 limit) */
+    @Override
+    public void deleteAll(List<String> keys) throws IOException {
+        for (int from = 0; from < keys.size(); from += 1000) {
+            List<ObjectIdentifier> batch = new ArrayList<>();
+            for (String key : keys.subList(from, Math.min(keys.size(), from + 1000))) {
+                batch.add(ObjectIdentifier.builder().key(prefix + key).build());
+            }
+            try {
+                DeleteObjectsResponse r = s3.deleteObjects(DeleteObjectsRequest.builder().bucket(bucket)
+                        .delete(Delete.builder().objects(batch).quiet(true).build()).build());
+                if (r.hasErrors() && !r.errors().isEmpty()) {
+                    throw new RepositoryException("deleting " + r.errors().get(0).key() + " in " + description + " failed: "
+                            + r.errors().get(0).code() + " " + r.errors().get(0).message()
+                            + (r.errors().size() > 1 ? " (and " + (r.errors().size() - 1) + " more)" : ""));
+                }
+            } catch (SdkException e) {
+                throw failure("deleting " + batch.size() + " objects", e);
+            }
+        }
     }
 
     @Override

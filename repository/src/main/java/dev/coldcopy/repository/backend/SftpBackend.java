@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Vector;
@@ -124,16 +125,16 @@ public final class SftpBackend implements RepositoryBackend {
     }
 
     @Override
-    public List<String> list(String prefix) throws IOException {
+    public Map<String, Long> listSizes(String prefix) throws IOException {
         return withChannel("listing " + prefix, c -> {
-            List<String> keys = new ArrayList<>();
+            Map<String, Long> keys = new HashMap<>();
             String dir = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
             walk(c, dir, keys);
             return keys;
         });
     }
 
-    private void walk(ChannelSftp c, String dir, List<String> keys) throws SftpException {
+    private void walk(ChannelSftp c, String dir, Map<String, Long> keys) throws SftpException {
         Vector<ChannelSftp.LsEntry> entries;
         try {
             entries = c.ls(dir.isEmpty() ? path(".") : path(dir));
@@ -152,7 +153,7 @@ public final class SftpBackend implements RepositoryBackend {
             if (e.getAttrs().isDir()) {
                 walk(c, key, keys);
             } else {
-                keys.add(key);
+                keys.put(key, e.getAttrs().getSize());
             }
         }
     }

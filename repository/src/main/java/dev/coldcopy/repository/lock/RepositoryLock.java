@@ -1,0 +1,90 @@
+package dev.coldcopy.repository.lock;
+
+import dev.coldcopy.repository.backend.RepositoryBackend;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A held lock. A daemon thread rewrites it every {@link LockTimings#refreshEvery()} so others see its
+ * holder alive. If the object has vanished (a prune took it for stale: this process was frozen for longer
+ * than {@link LockTimings#staleAfter()}) it is not written back: the lock is lost, and {@link #confirm}
+ * fails, so a backup never commits a snapshot whose chunks a prune may have collected meanwhile.
+ */
+public final class RepositoryLock implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RepositoryLock.class);
+
+    private final RepositoryBackend backend;
+    private final String key;
+    private final LockRecord record;
+    private final Clock clock;
+    private final ScheduledExecutorService refresher;
+    private volatile boolean lost;
+    private volatile boolean released;
+
+    RepositoryLock(RepositoryBackend backend, String key, LockRecord record, LockTimings timings, Clock clock) {
+        this.backend = backend;
+        this.key = key;
+        this.record = record;
+        this.clock = clock;
+        this.refresher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "coldcopy-lock-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = timings.refreshEvery().toMillis();
+        refresher.scheduleWithFixedDelay(this::refresh, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public boolean exclusive() {
+        return record.exclusive();
+    }
+
+    private synchronized void refresh() {
+        if (released || lost) {
+            return;
+        }
+        try {
+            if (!backend.exists(key)) {
+                lost = true;
+                LOG.warn("our {} was removed by another process (taken for stale)", record.describe());
+                return;
+            }
+            record.refreshed = clock.instant().toString();
+            backend.put(key, record.toJson());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("refreshing {} failed (will try again): {}", key, e.getMessage());
+        }
+    }
+
+    /** Fails unless the lock is still held: call it right before a commit that relies on the lock. */
+    public void confirm() throws IOException {
+        if (lost || !backend.exists(key)) {
+            lost = true;
+            throw new RepositoryLockedException("the repository lock of this " + record.purpose + " was removed while it ran "
+                    + "(taken for stale by another process): nothing is committed");
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (released) {
+            return;
+        }
+        released = true;
+        refresher.shutdownNow();
+        try {
+            backend.delete(key);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("releasing {} failed: {} (it goes stale after its holder exits)", key, e.getMessage());
+        }
+    }
+}
