@@ -19,6 +19,7 @@ import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.testing.ImageBackup;
 import dev.coldcopy.repository.testing.QemuImages;
 import dev.coldcopy.repository.testing.S3ProxyServer;
+import dev.coldcopy.repository.testing.SftpServer;
 import dev.coldcopy.repository.testing.StartedCamel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -260,6 +261,20 @@ class ServeTest {
                     Thread.sleep(20);
                 }
                 assertThat(server.clients()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void sftpRepository() throws Exception {
+        Path image = makeImage(work.resolve("disk.qcow2"));
+        try (SftpServer sftp = SftpServer.start(Files.createDirectories(work.resolve("sftp")))) {
+            try (Repository repo = Repository.init(sftp.repositoryUri("srv/backups/serve"), sftp.options(options()).build())) {
+                SnapshotManifest m = repo.load(ImageBackup.full(repo, image, "vm1", "vda"));
+                try (ChunkCache cache = new ChunkCache(repo, 16 * MIB, 2);
+                     NbdServer server = NbdServer.start(ServedExport.of(m, cache), new ServeAddress.Unix(work.resolve("nbd.sock")))) {
+                    assertSameAs(image, server.uri());
+                }
             }
         }
     }
