@@ -265,6 +265,44 @@ class ServeTest {
         }
     }
 
+    /** a VM (TCG, no guest OS) with a qcow2 overlay over the export as its disk; qemu-io through the monitor */
+    @Test
+    void aVmRunsOnAnOverlayOverTheExport() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(new java.io.File("/usr/bin/qemu-system-x86_64").canExecute(),
+                "qemu-system-x86_64 is not installed (bin/setup --test installs it)");
+        Path image = makeImage(work.resolve("disk.qcow2"));
+        try (Repository repo = Repository.init(RepositoryUri.parse("file:" + work.resolve("repo")), options().build())) {
+            SnapshotManifest m = repo.load(ImageBackup.full(repo, image, "vm1", "vda"));
+            try (ChunkCache cache = new ChunkCache(repo, 64 * MIB, 2);
+                 NbdServer server = NbdServer.start(ServedExport.of(m, cache), new ServeAddress.Unix(work.resolve("nbd.sock")))) {
+                Path overlay = work.resolve("vm-overlay.qcow2");
+                ProcessResult create = run("qemu-img", "create", "-f", "qcow2", "-b", server.uri(), "-F", "raw", overlay.toString());
+                assertThat(create.exitCode()).as(create.stderrOneLine()).isZero();
+                Process vm = new ProcessBuilder("qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-m", "64", "-nodefaults",
+                        "-display", "none", "-serial", "none", "-monitor", "stdio",
+                        "-drive", "file=" + overlay + ",format=qcow2,if=none,id=drive0", "-device", "virtio-blk-pci,drive=drive0")
+                        .redirectErrorStream(true).start();
+                try {
+                    var in = new java.io.PrintWriter(vm.getOutputStream(), true);
+                    in.println("qemu-io drive0 \"read -P 0xab 30M 2M\"");
+                    in.println("qemu-io drive0 \"read -P 0x5c 48M 1M\"");
+                    in.println("qemu-io drive0 \"read -P 0 49M 1M\"");
+                    in.println("qemu-io drive0 \"write -P 0x66 0 64k\"");
+                    in.println("qemu-io drive0 \"read -P 0x66 0 64k\"");
+                    in.println("quit");
+                    String out = new String(vm.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                    assertThat(vm.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                    assertThat(java.util.regex.Pattern.compile("read \\d+/\\d+ bytes").matcher(out).results().count()).as(out).isEqualTo(4);
+                    assertThat(out).contains("wrote 65536/65536").doesNotContain("Pattern verification failed").doesNotContain("error");
+                } finally {
+                    ProcessRunner.kill(vm);
+                }
+                // the guest's write stayed in the overlay
+                assertSameAs(image, server.uri());
+            }
+        }
+    }
+
     @Test
     void sftpRepository() throws Exception {
         Path image = makeImage(work.resolve("disk.qcow2"));
