@@ -29,6 +29,7 @@ public final class ChunkCache implements AutoCloseable {
     private final ExecutorService readAhead; // null: no read-ahead
     private final LinkedHashMap<ChunkAddress, byte[]> chunks = new LinkedHashMap<>(64, 0.75f, true);
     private final Map<ChunkAddress, CompletableFuture<byte[]>> loading = new ConcurrentHashMap<>();
+    private final java.util.Set<ChunkAddress> queued = ConcurrentHashMap.newKeySet();
     private long held;
     private long hits;
     private long misses;
@@ -67,8 +68,13 @@ public final class ChunkCache implements AutoCloseable {
                 return;
             }
         }
+        // many small reads of one chunk ask for the same read-ahead: queue each chunk once
+        if (!queued.add(ref.address())) {
+            return;
+        }
         try {
             readAhead.execute(() -> {
+                queued.remove(ref.address());
                 try {
                     get(ref);
                 } catch (IOException | RuntimeException ignored) {
@@ -76,7 +82,7 @@ public final class ChunkCache implements AutoCloseable {
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException closed) {
-            // closing: nothing to prefetch for
+            queued.remove(ref.address()); // closing: nothing to prefetch for
         }
     }
 
