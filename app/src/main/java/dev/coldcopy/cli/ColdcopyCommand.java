@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
         description = "Incremental backups of stopped QEMU/KVM virtual machines.",
         subcommands = {
             RunCommand.class,
+            InitCommand.class,
+            KeyCommand.class,
             BackupCommand.class,
             RestoreCommand.class,
             ServeCommand.class,

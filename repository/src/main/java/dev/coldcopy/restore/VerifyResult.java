@@ -15,15 +15,26 @@ public record VerifyResult(int snapshots, int chunks, List<Problem> problems) {
      * @param object    "chunk HEX" or "manifest KEY" (or the repository for a key problem)
      * @param reason    one line
      * @param snapshots ids of the snapshots that reference the object
+     * @param movedTo   the quarantine key a damaged chunk was moved to, or null
      */
-    public record Problem(String object, String reason, List<String> snapshots) {
+    public record Problem(String object, String reason, List<String> snapshots, String movedTo) {
+        public Problem(String object, String reason, List<String> snapshots) {
+            this(object, reason, snapshots, null);
+        }
+
         @Override
         public String toString() {
-            return object + ": " + reason + (snapshots.isEmpty() ? "" : " (used by " + String.join(", ", snapshots) + ")");
+            return object + ": " + reason + (snapshots.isEmpty() ? "" : " (used by " + String.join(", ", snapshots) + ")")
+                    + (movedTo == null ? "" : "; moved to " + movedTo);
         }
     }
 
     public boolean ok() {
         return problems.isEmpty();
+    }
+
+    /** the snapshots that cannot be restored as they are (until a backup stores the missing data again), sorted */
+    public List<String> brokenSnapshots() {
+        return problems.stream().flatMap(p -> p.snapshots().stream()).distinct().sorted().toList();
     }
 }
