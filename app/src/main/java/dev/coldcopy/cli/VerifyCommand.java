@@ -56,6 +56,10 @@ final class VerifyCommand implements Callable<Integer> {
         }
         out.printf("%d snapshot(s), %d chunk(s) checked: %s%n", result.snapshots(), result.chunks(),
                 result.ok() ? "all good" : result.problems().size() + " problem(s)");
+        if (result.unusedChunks() > 0) {
+            out.printf("%d chunk(s) (%s) are used by no snapshot: a running backup's, or left by removed snapshots"
+                    + " (coldcopy prune removes them)%n", result.unusedChunks(), Sizes.human(result.unusedChunkBytes()));
+        }
         out.flush();
         err.flush();
         return result.ok() ? 0 : OneLineErrors.EXIT_FAILURE;

@@ -111,6 +111,18 @@ public final class Verifier {
         }
         List<VerifyResult.Problem> sorted = new ArrayList<>(problems);
         sorted.sort((x, y) -> x.object().compareTo(y.object()));
-        return new VerifyResult(manifests.size(), lengths.size(), sorted);
+        if (snapshot.isPresent()) {
+            return new VerifyResult(manifests.size(), lengths.size(), sorted);
+        }
+        long unused = 0;
+        long unusedBytes = 0;
+        for (Map.Entry<String, Long> e : repository.backend().listSizes(ChunkAddress.PREFIX).entrySet()) {
+            ChunkAddress a = ChunkAddress.fromKey(e.getKey());
+            if (a != null && !lengths.containsKey(a)) {
+                unused++;
+                unusedBytes += e.getValue();
+            }
+        }
+        return new VerifyResult(manifests.size(), lengths.size(), sorted, unused, unusedBytes);
     }
 }

@@ -8,8 +8,15 @@ import java.util.List;
  * @param snapshots snapshots checked
  * @param chunks    distinct chunks checked
  * @param problems  every bad object, by name; empty when all is well
+ * @param unusedChunks      chunks stored that no snapshot uses (counted when every snapshot was checked; -1 otherwise):
+ *                          a backup's that is still running, or garbage that {@code prune} removes
+ * @param unusedChunkBytes  their stored bytes
  */
-public record VerifyResult(int snapshots, int chunks, List<Problem> problems) {
+public record VerifyResult(int snapshots, int chunks, List<Problem> problems, long unusedChunks, long unusedChunkBytes) {
+
+    public VerifyResult(int snapshots, int chunks, List<Problem> problems) {
+        this(snapshots, chunks, problems, -1, 0);
+    }
 
     /**
      * @param object    "chunk HEX" or "manifest KEY" (or the repository for a key problem)
