@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             KeyCommand.class,
             BackupCommand.class,
             RestoreCommand.class,
+            ServeCommand.class,
             SnapshotsCommand.class,
             VerifyCommand.class,
             PruneCommand.class,

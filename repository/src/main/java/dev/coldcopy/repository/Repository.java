@@ -1,18 +1,23 @@
 package dev.coldcopy.repository;
 
 import dev.coldcopy.repository.backend.Backends;
+import dev.coldcopy.repository.backend.ObjectHead;
 import dev.coldcopy.repository.backend.RepositoryBackend;
 import dev.coldcopy.repository.backend.RepositoryProbe;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import dev.coldcopy.repository.lock.LockMode;
 import dev.coldcopy.repository.lock.RepositoryLock;
 import dev.coldcopy.repository.lock.RepositoryLocks;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -37,15 +42,27 @@ import org.slf4j.LoggerFactory;
  * config                                   repository config (JSON, plain)
  * chunks/ab/abcdef...                      chunks, by address
  * snapshots/VM/DISK/20261125T203627123Z-3fa1c2   manifests (VM and DISK URL-encoded)
+ * quarantine/chunks/ab/abcdef....TIME      chunks found damaged, moved out of the way (kept for inspection)
  * summaries/VM/DISK/20261125T203627123Z-3fa1c2   a summary of each manifest, for fast listing
  * locks/shared-...  locks/exclusive-...    lock objects of running backups and prunes
  * probes/...                               a writer's test object on first use (deleted at once)
  * </pre>
  *
+ * <p>A chunk that fails its check is never trusted again: verify moves it into quarantine (so the
+ * snapshots that use it are known broken), and a backup that produces the same content finds no object
+ * under the address and stores it afresh, which repairs those snapshots (same address, same content).
+ * Before reusing an existing chunk a backup checks what it can see cheaply: the object's stored length
+ * against the length its header states, and the header against the data (see
+ * {@link ChunkCodec#checkStoredHead}); a chunk that fails is quarantined and stored again.
+ *
  * Thread-safe. Close it to release the backend (and the CamelContext it started, if none was given).
  */
 public final class Repository implements AutoCloseable {
     public static final String SNAPSHOTS = "snapshots/";
+    /** where damaged chunks are moved: the chunk's key below this prefix, plus the time it was moved */
+    public static final String QUARANTINE = "quarantine/";
+    private static final DateTimeFormatter QUARANTINE_TIME =
+            DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
     private static final Logger LOG = LoggerFactory.getLogger(Repository.class);
 
     private final RepositoryUri uri;
@@ -54,10 +71,7 @@ public final class Repository implements AutoCloseable {
     private final RepositoryBackend backend;
     private final ChunkCodec codec;
     private final CamelContext ownContext; // null when the caller gave one
-    /** chunks known to exist; valid only while this process holds a backup lock (a prune may run between) */
-    private final Set<ChunkAddress> knownChunks = ConcurrentHashMap.newKeySet();
     private final RepositoryLocks locks;
-    private int backupLocksHeld; // guarded by this
     private final Map<ChunkAddress, CompletableFuture<StoredChunk>> storing = new ConcurrentHashMap<>();
     private volatile boolean configConfirmed;
 
@@ -330,11 +344,6 @@ public final class Repository implements AutoCloseable {
         } catch (IOException e) {
             throw new RepositoryException("taking a lock on " + uri + " failed: " + e.getMessage(), e);
         }
-        synchronized (this) {
-            if (backupLocksHeld++ == 0) {
-                knownChunks.clear(); // a prune may have run since this process last held a lock
-            }
-        }
         try {
             return new SnapshotWriter(this, header, parent, options.parallelism(), lock);
         } catch (RuntimeException e) {
@@ -345,9 +354,6 @@ public final class Repository implements AutoCloseable {
 
     void releaseBackupLock(RepositoryLock lock) {
         lock.close();
-        synchronized (this) {
-            backupLocksHeld--;
-        }
     }
 
     /** the newest snapshot of a disk, any kind (a delta too) */
@@ -356,17 +362,64 @@ public final class Repository implements AutoCloseable {
         return id.isEmpty() ? Optional.empty() : Optional.of(load(id.get()));
     }
 
-    /** the newest FULL or INCREMENTAL snapshot of a disk: the one an incremental can build on */
+    /**
+     * The newest FULL or INCREMENTAL snapshot of a disk: the one an incremental can build on. Empty also
+     * when that snapshot uses a chunk that verify quarantined and no backup has stored again: an
+     * incremental would carry the missing chunk forward, so the next backup must be full (and so repair it).
+     */
     public Optional<SnapshotManifest> latestRestorable(String vm, String disk) throws IOException {
         List<SnapshotId> ids = snapshotIds(vm, disk);
         ids.sort(Comparator.reverseOrder());
         for (SnapshotId id : ids) {
             SnapshotManifest m = load(id);
             if (m.restorableAlone()) {
+                Set<ChunkAddress> lost = lostChunks();
+                long broken = m.extents().chunks().stream().filter(r -> lost.contains(r.address())).count();
+                if (broken > 0) {
+                    LOG.warn("snapshot {} of {}/{} uses {} quarantined chunk(s) not stored again yet: it cannot be the base "
+                            + "of an incremental, the next backup of this disk is full", id, vm, disk, broken);
+                    return Optional.empty();
+                }
                 return Optional.of(m);
             }
         }
         return Optional.empty();
+    }
+
+    /** quarantined chunks whose address has no chunk again (no backup has stored the content since) */
+    public Set<ChunkAddress> lostChunks() throws IOException {
+        Set<ChunkAddress> lost = new HashSet<>();
+        for (String key : backend.list(QUARANTINE + ChunkAddress.PREFIX)) {
+            String name = key.substring(key.lastIndexOf('/') + 1);
+            int dot = name.indexOf('.');
+            ChunkAddress a;
+            try {
+                a = ChunkAddress.parse(dot < 0 ? name : name.substring(0, dot));
+            } catch (IllegalArgumentException e) {
+                continue; // not a quarantined chunk: something a person put there
+            }
+            if (!lost.contains(a) && !backend.exists(a.key())) {
+                lost.add(a);
+            }
+        }
+        return lost;
+    }
+
+    /**
+     * Moves a damaged chunk out of the way, to {@code quarantine/chunks/ab/HEX.TIME}, where it is kept
+     * for inspection; the next backup that produces its content stores it afresh.
+     *
+     * @return the key it was moved to, or empty if there was no chunk under the address
+     */
+    public Optional<String> quarantine(ChunkAddress address, String reason) throws IOException {
+        String target = QUARANTINE + address.key() + "." + QUARANTINE_TIME.format(Instant.now());
+        try {
+            backend.move(address.key(), target);
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        }
+        LOG.warn("chunk {} is damaged ({}): moved to {} in {}", address.hex(), reason, target, backend.describe());
+        return Optional.of(target);
     }
 
     /** A disk that has snapshots here: the VM's name and the disk's target. */
@@ -614,10 +667,17 @@ public final class Repository implements AutoCloseable {
         return "summary " + id;
     }
 
-    /** Hashes, and unless the repository has it already, compresses, encrypts and stores one chunk. */
-    StoredChunk storeChunk(byte[] data, int length) throws RepositoryException {
+    /**
+     * Hashes, and unless the repository has it already, compresses, encrypts and stores one chunk. An
+     * existing object under the address is reused only if its header and stored length fit the data;
+     * otherwise it is quarantined and the chunk stored afresh.
+     *
+     * @param known addresses this backup has stored or checked already (one set per snapshot: a
+     *              long-lived repository must not remember a chunk that verify has since quarantined)
+     */
+    StoredChunk storeChunk(byte[] data, int length, Set<ChunkAddress> known) throws RepositoryException {
         ChunkAddress address = codec.address(data, 0, length);
-        if (knownChunks.contains(address)) {
+        if (known.contains(address)) {
             return new StoredChunk(address, length, false, 0);
         }
         CompletableFuture<StoredChunk> mine = new CompletableFuture<>();
@@ -636,14 +696,14 @@ public final class Repository implements AutoCloseable {
         }
         try {
             StoredChunk result;
-            if (backend.exists(address.key())) {
+            if (reusable(address, length)) {
                 result = new StoredChunk(address, length, false, 0);
             } else {
                 byte[] stored = codec.encodeChunk(address, data, 0, length);
                 backend.put(address.key(), stored);
                 result = new StoredChunk(address, length, true, stored.length);
             }
-            knownChunks.add(address);
+            known.add(address);
             mine.complete(result);
             return result;
         } catch (IOException | RuntimeException e) {
@@ -654,6 +714,20 @@ public final class Repository implements AutoCloseable {
         } finally {
             storing.remove(address, mine);
         }
+    }
+
+    /** whether an object is stored under the address and looks like this chunk; a damaged one is quarantined */
+    private boolean reusable(ChunkAddress address, int length) throws IOException {
+        Optional<ObjectHead> head = backend.head(address.key(), ChunkCodec.HEADER_LENGTH);
+        if (head.isEmpty()) {
+            return false;
+        }
+        Optional<String> problem = codec.checkStoredHead(head.get().start(), head.get().length(), length);
+        if (problem.isEmpty()) {
+            return true;
+        }
+        quarantine(address, problem.get() + "; storing it again");
+        return false;
     }
 
     static String encode(String name) {

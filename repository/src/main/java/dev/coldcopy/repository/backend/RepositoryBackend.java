@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Object storage under a repository root, keyed by relative paths with '/' separators
@@ -17,6 +18,21 @@ public interface RepositoryBackend extends AutoCloseable {
     String describe();
 
     boolean exists(String key) throws IOException;
+
+    /**
+     * The stored length of an object and its first {@code bytes} bytes (fewer if it is shorter), in one
+     * request where the backend allows; empty if there is no such object. Lets a backup check an object
+     * it is about to reuse (a chunk's header states its own length) without reading all of it.
+     */
+    Optional<ObjectHead> head(String key, int bytes) throws IOException;
+
+    /**
+     * Moves an object to another key (both relative to the root), e.g. a damaged chunk into quarantine.
+     * The target must not exist.
+     *
+     * @throws dev.coldcopy.repository.ObjectNotFoundException if there is no object at {@code from}
+     */
+    void move(String from, String to) throws IOException;
 
     /** Stores an object, atomically where the backend allows (temporary name, then rename). */
     void put(String key, byte[] data) throws IOException;

@@ -27,6 +27,7 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -40,12 +41,14 @@ import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadResponse;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsRequest;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -168,6 +171,51 @@ public final class S3Backend implements RepositoryBackend {
             throw failure("checking " + key, e);
         } catch (SdkException e) {
             throw failure("checking " + key, e);
+        }
+    }
+
+    /** one ranged GET: its Content-Range ("bytes 0-15/TOTAL") also tells the object's length */
+    @Override
+    public Optional<ObjectHead> head(String key, int bytes) throws IOException {
+        try {
+            ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(bucket).key(prefix + key)
+                    .range("bytes=0-" + (bytes - 1)).build());
+            String range = r.response().contentRange();
+            long length = range != null && range.lastIndexOf('/') > 0
+                    ? Long.parseLong(range.substring(range.lastIndexOf('/') + 1).trim())
+                    : r.asByteArray().length; // the server ignored the range and sent it all
+            byte[] all = r.asByteArray();
+            return Optional.of(new ObjectHead(length, all.length <= bytes ? all : java.util.Arrays.copyOf(all, bytes)));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            if (e.statusCode() == 416) { // no byte satisfies the range: the object is empty
+                return Optional.of(new ObjectHead(0, new byte[0]));
+            }
+            throw failure("checking " + key, e);
+        } catch (SdkException | NumberFormatException e) {
+            throw failure("checking " + key, e);
+        }
+    }
+
+    /** S3 has no rename: a server-side copy, then the source is deleted */
+    @Override
+    public void move(String from, String to) throws IOException {
+        if (!exists(from)) {
+            throw new ObjectNotFoundException(from, description);
+        }
+        if (exists(to)) {
+            throw new RepositoryException("moving " + from + " to " + to + " in " + description + " failed: the target exists");
+        }
+        try {
+            s3.copyObject(CopyObjectRequest.builder().sourceBucket(bucket).sourceKey(prefix + from)
+                    .destinationBucket(bucket).destinationKey(prefix + to).build());
+            s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(prefix + from).build());
+        } catch (SdkException e) {
+            throw failure("moving " + from + " to " + to, e);
         }
     }
 
