@@ -122,6 +122,7 @@ public final class NbdClient implements AutoCloseable {
 
     /** A handshake-only session, ended with NBD_OPT_ABORT. */
     private static <T> T session(NbdUri uri, NbdClientOptions options, HandshakeJob<T> job) throws IOException {
+        requireTlsScheme(uri, options);
         Wire wire = Wire.connect(uri, options.connectTimeout());
         Handshake hs = new Handshake(wire, uri, options);
         AtomicBoolean timedOut = new AtomicBoolean();
@@ -138,7 +139,24 @@ public final class NbdClient implements AutoCloseable {
         }
     }
 
+    /** TLS credentials with a plain URI would silently send the data unencrypted: refused instead. */
+    private static void requireTlsScheme(NbdUri uri, NbdClientOptions options) {
+        if (!uri.tls() && (options.sslContext() != null || options.tlsPsk() != null)) {
+            throw new IllegalArgumentException(tlsOptionsWithoutTls(uri));
+        }
+    }
+
+    /** The one-line refusal of TLS options given for a URI without TLS. */
+    public static String tlsOptionsWithoutTls(NbdUri uri) {
+        return uri.transport() == NbdUri.Transport.TCP
+                ? "TLS options given but the URI is nbd://: use nbds://" + uri.toString().substring("nbd://".length())
+                        + " for TLS, or drop the TLS options"
+                : "TLS options given but the URI is nbd+unix:// (TLS over a Unix socket is not supported): "
+                        + "connect over TCP with nbds://HOST:PORT/" + uri.exportName() + ", or drop the TLS options";
+    }
+
     private static NbdConnection open(NbdUri uri, NbdClientOptions options) throws IOException {
+        requireTlsScheme(uri, options);
         Wire wire = Wire.connect(uri, options.connectTimeout());
         Handshake hs = new Handshake(wire, uri, options);
         AtomicBoolean timedOut = new AtomicBoolean();
