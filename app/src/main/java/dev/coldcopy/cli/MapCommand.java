@@ -33,12 +33,15 @@ import picocli.CommandLine.Spec;
         name = "map",
         mixinStandardHelpOptions = true,
         description = {
-            "Print the extents of an NBD export, as `nbdinfo --map` does, or with --list the server's exports.",
+            "Print the extents of an NBD export, as `nbdinfo --map` does.",
             "",
-            "One line per extent: `offset length flags description`, adjacent extents with equal flags merged.",
-            "For nbds:// URIs name the CA that signed the server's certificate with --tls-ca-file (and a client",
-            "certificate and key with --tls-cert-file/--tls-key-file when the server verifies clients), or a",
-            "pre-shared key file with --tls-psk-file [--tls-username NAME]."
+            "One line per extent: `offset length flags description`, adjacent extents with",
+            "equal flags merged. With --list, print the server's exports instead.",
+            "",
+            "For nbds:// URIs name the CA that signed the server's certificate with",
+            "--tls-ca-file (and a client certificate and key with --tls-cert-file and",
+            "--tls-key-file when the server verifies clients), or a pre-shared key file",
+            "with --tls-psk-file [--tls-username NAME]. TLS options need an nbds:// URI."
         })
 public final class MapCommand implements Callable<Integer> {
 

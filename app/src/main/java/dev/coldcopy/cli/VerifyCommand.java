@@ -17,10 +17,10 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "verify",
         mixinStandardHelpOptions = true,
         description = {
-            "Check that every chunk of a snapshot (or of all) is there and intact.",
+            "Check that the chunks of a snapshot (or of all) are intact.",
             "",
-            "Each chunk must exist, decrypt, decompress and hash to its address. Every bad object is",
-            "printed; the exit status is 1 when there is one."
+            "Each chunk must exist, decrypt, decompress and hash to its address. Every",
+            "bad object is printed; the exit status is 1 when there is one."
         })
 final class VerifyCommand implements Callable<Integer> {
 
