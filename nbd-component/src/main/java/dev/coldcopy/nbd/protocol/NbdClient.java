@@ -321,14 +321,16 @@ public final class NbdClient implements AutoCloseable {
         ByteBuffer whole = ByteBuffer.allocate((int) (end - start));
         CompletableFuture<Void> head = CompletableFuture.completedFuture(null);
         CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+        int length = src.remaining();
         if (offset != start) {
-            head = readAsync(start, whole.duplicate().limit((int) Math.min(minimum, end - start)));
+            head = explainRmwRead(readAsync(start, whole.duplicate().limit((int) Math.min(minimum, end - start))),
+                    offset, length);
         }
         long lastBlock = Math.max(start, end - minimum);
         if (offset + src.remaining() != end && (lastBlock != start || offset == start)) {
             ByteBuffer view = whole.duplicate();
             view.position((int) (lastBlock - start));
-            tail = readAsync(lastBlock, view);
+            tail = explainRmwRead(readAsync(lastBlock, view), offset, length);
         }
         return CompletableFuture.allOf(head, tail).thenComposeAsync(v -> {
             ByteBuffer patch = whole.duplicate();
@@ -336,6 +338,22 @@ public final class NbdClient implements AutoCloseable {
             patch.put(src);
             return writeAsync(start, whole, fua);
         });
+    }
+
+    /** A failed read of a partial block names the unaligned write it serves, so a write step does not just report a READ. */
+    private CompletableFuture<Void> explainRmwRead(CompletableFuture<Void> read, long writeOffset, int writeLength) {
+        return read.handle((v, t) -> {
+            Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+            if (c == null) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            if (c instanceof NbdServerErrorException s) {
+                c = new NbdServerErrorException("the read of a read-modify-write for the unaligned write of " + writeLength
+                        + " bytes at offset " + writeOffset + " (the server's minimum block size is " + minimum
+                        + ") failed", s);
+            }
+            return CompletableFuture.<Void>failedFuture(c);
+        }).thenCompose(f -> f);
     }
 
     /**
