@@ -14,8 +14,11 @@ import picocli.CommandLine.Command;
         description = "Incremental backups of stopped QEMU/KVM virtual machines.",
         subcommands = {
             RunCommand.class,
+            InitCommand.class,
+            KeyCommand.class,
             BackupCommand.class,
             RestoreCommand.class,
+            ServeCommand.class,
             SnapshotsCommand.class,
             VerifyCommand.class,
             PruneCommand.class,

@@ -93,7 +93,7 @@ final class PruneCommand implements Callable<Integer> {
         }
         if (rules.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "no keep rule given: refusing to remove every snapshot but the newest "
-                    + "(give at least one --keep-* option)");
+                    + "(give at least one --keep-* option; a count of 0 turns a rule off)");
         }
         PrintWriter out = spec.commandLine().getOut();
         Pruner.Request request = new Pruner.Request(Optional.ofNullable(vm), Optional.ofNullable(disk), rules, dryRun, waitFor);

@@ -12,7 +12,8 @@ final class RepositoryOptionsMixin {
 
     @Option(names = "--repo", required = true, paramLabel = "URI",
             description = {"Repository: file:/path, s3://bucket/prefix?region=..&endpoint=..,",
-                "sftp://user@host:port/path. S3 credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile."})
+                "sftp://user@host:port/path. S3 credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile;",
+                "S3 client settings as URI parameters: checksum, pathStyle, chunkedEncoding, verify (README: S3 stores)."})
     String repository;
 
     @Option(names = "--key-file", paramLabel = "FILE", description = "Key file of an encrypted repository.")
@@ -25,6 +26,15 @@ final class RepositoryOptionsMixin {
     Path knownHosts;
 
     Repository open() throws IOException {
+        return Repository.open(RepositoryUri.parse(repository), options().build());
+    }
+
+    /** creates the repository (encrypted when --key-file is given); fails if one exists */
+    Repository init() throws IOException {
+        return Repository.init(RepositoryUri.parse(repository), options().build());
+    }
+
+    private RepositoryOptions.Builder options() {
         RepositoryOptions.Builder options = RepositoryOptions.builder();
         if (keyFile != null) {
             options.keyFile(keyFile);
@@ -35,6 +45,6 @@ final class RepositoryOptionsMixin {
         if (knownHosts != null) {
             options.sftpKnownHostsFile(knownHosts);
         }
-        return Repository.open(RepositoryUri.parse(repository), options.build());
+        return options;
     }
 }

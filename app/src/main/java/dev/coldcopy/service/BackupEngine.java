@@ -136,25 +136,17 @@ public final class BackupEngine implements AutoCloseable {
                     .durableWrites(settings.fsync())
                     .camelContext(camel);
             settings.keyFile().ifPresent(options::keyFile);
+            settings.s3Settings().forEach(options::s3Setting);
             settings.sftpPrivateKeyFile().ifPresent(options::sftpPrivateKeyFile);
             settings.sftpKnownHostsFile().ifPresent(options::sftpKnownHostsFile);
             if (settings.s3AccessKey().isPresent() && settings.s3SecretKey().isPresent()) {
                 // else the repository falls back to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then the AWS chain
                 options.s3Credentials(settings.s3AccessKey().get(), settings.s3SecretKey().get());
             }
-            repository = openOrInit(uri, options.build());
+            repository = Repository.openOrInit(uri, options.build());
             LOG.info("repository {} (id {})", uri, repository.id());
         }
         return repository;
-    }
-
-    private static Repository openOrInit(RepositoryUri uri, RepositoryOptions options) throws IOException {
-        try {
-            return Repository.open(uri, options);
-        } catch (dev.coldcopy.repository.RepositoryNotFoundException e) {
-            LOG.info("creating repository {}", uri);
-            return Repository.init(uri, options);
-        }
     }
 
     @Override

@@ -3,7 +3,9 @@ package dev.coldcopy.service;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.camel.CamelContext;
 
@@ -23,7 +25,12 @@ public record BackupSettings(
         Optional<String> s3AccessKey,
         Optional<String> s3SecretKey,
         String exportWay,
-        Duration diskLockWait) {
+        Duration diskLockWait,
+        Map<String, String> s3Settings) {
+
+    /** the S3 client settings read from {@code coldcopy.repository.s3.NAME} (see S3Settings) */
+    public static final List<String> S3_SETTINGS = List.of("checksum", "path-style", "chunked-encoding", "verify",
+            "multipart-threshold", "part-size");
 
     public static BackupSettings from(CamelContext camel) {
         return new BackupSettings(
@@ -38,7 +45,16 @@ public record BackupSettings(
                 optionalText(camel, "coldcopy.repository.s3.access-key"),
                 optionalText(camel, "coldcopy.repository.s3.secret-key"),
                 camel.resolvePropertyPlaceholders("{{coldcopy.export.way:storage-daemon}}"),
-                Duration.ofSeconds(Long.parseLong(camel.resolvePropertyPlaceholders("{{coldcopy.disk-lock.wait-seconds:600}}"))));
+                Duration.ofSeconds(Long.parseLong(camel.resolvePropertyPlaceholders("{{coldcopy.disk-lock.wait-seconds:600}}"))),
+                s3Settings(camel));
+    }
+
+    private static Map<String, String> s3Settings(CamelContext camel) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String name : S3_SETTINGS) {
+            optionalText(camel, "coldcopy.repository.s3." + name).ifPresent(v -> out.put(name, v));
+        }
+        return out;
     }
 
     private static Optional<Path> optionalPath(CamelContext camel, String key) {

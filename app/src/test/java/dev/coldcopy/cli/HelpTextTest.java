@@ -38,17 +38,29 @@ class HelpTextTest {
     void noDescriptionLineIsWrappedByPicocli() {
         CommandLine cli = ColdcopyCommand.newCommandLine();
         int width = cli.getCommandSpec().usageMessage().width();
-        for (var e : cli.getSubcommands().entrySet()) {
+        checkDescriptions(cli, List.of(), width);
+    }
+
+    /** Every description line of every command and nested command fits, and is printed unbroken. */
+    private static void checkDescriptions(CommandLine parent, List<String> path, int width) {
+        for (var e : parent.getSubcommands().entrySet()) {
             if (e.getKey().equals("help")) {
                 continue; // picocli's own
             }
-            for (String line : e.getValue().getCommandSpec().usageMessage().description()) {
-                assertThat(line.length()).as(e.getKey() + ": " + line).isLessThan(width);
+            List<String> args = new java.util.ArrayList<>(path);
+            args.add(e.getKey());
+            String[] description = e.getValue().getCommandSpec().usageMessage().description();
+            assertThat(description[0]).as(args + " summary").endsWith(".");
+            for (String line : description) {
+                assertThat(line.length()).as(args + ": " + line).isLessThan(width);
             }
-            String help = CliRun.coldcopy(e.getKey(), "--help").out();
-            for (String line : e.getValue().getCommandSpec().usageMessage().description()) {
-                assertThat(help).as(e.getKey()).contains(line);
+            List<String> withHelp = new java.util.ArrayList<>(args);
+            withHelp.add("--help");
+            String help = CliRun.coldcopy(withHelp.toArray(new String[0])).out();
+            for (String line : description) {
+                assertThat(help).as(args.toString()).contains(line);
             }
+            checkDescriptions(e.getValue(), args, width);
         }
     }
 }

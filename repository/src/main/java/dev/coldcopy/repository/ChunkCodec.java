@@ -9,6 +9,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.Optional;
 import java.util.zip.CRC32C;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
@@ -115,6 +116,48 @@ public final class ChunkCodec {
 
     public byte[] decodeObject(String name, byte[] stored) throws ChunkCorruptException {
         return decode(name, nameBinding(name), stored);
+    }
+
+    /**
+     * What a backup can check of a stored chunk before reusing it, from its first {@link #HEADER_LENGTH}
+     * bytes and its stored length, without reading the rest: the chunk format states its own length (header
+     * + payload length + trailer), so a truncated, extended or emptied object shows; the header must also
+     * say it holds {@code plainLength} bytes, encrypted as this repository is, and an uncompressed payload
+     * must be exactly that long. A damaged byte inside the payload is left to the CRC on read and to verify.
+     *
+     * @return why the stored object cannot be this chunk, or empty if it looks right
+     */
+    public Optional<String> checkStoredHead(byte[] start, long storedLength, int plainLength) {
+        if (start.length < HEADER_LENGTH || storedLength < HEADER_LENGTH + TRAILER_LENGTH) {
+            return Optional.of("truncated (" + storedLength + " bytes)");
+        }
+        ByteBuffer header = ByteBuffer.wrap(start, 0, HEADER_LENGTH);
+        if (header.getInt() != MAGIC) {
+            return Optional.of("not a coldcopy chunk (bad magic)");
+        }
+        int version = header.get() & 0xff;
+        int flags = header.get() & 0xff;
+        header.getShort();
+        int statedPlain = header.getInt();
+        long payloadLength = header.getInt() & 0xffffffffL;
+        if (version != VERSION) {
+            return Optional.of("unsupported chunk format version " + version);
+        }
+        if (((flags & FLAG_AES_GCM) != 0) != (keys != null)) {
+            return Optional.of(keys != null ? "is not encrypted but the repository is" : "is encrypted but the repository is not");
+        }
+        if (statedPlain != plainLength) {
+            return Optional.of("header says " + statedPlain + " plaintext bytes, the data has " + plainLength);
+        }
+        if (HEADER_LENGTH + payloadLength + TRAILER_LENGTH != storedLength) {
+            return Optional.of("stored length " + storedLength + " does not match its header ("
+                    + (HEADER_LENGTH + payloadLength + TRAILER_LENGTH) + ")");
+        }
+        long rawPayload = keys == null ? plainLength : NONCE_LENGTH + (long) plainLength + TAG_BITS / 8;
+        if ((flags & FLAG_ZSTD) == 0 && payloadLength != rawPayload) {
+            return Optional.of("uncompressed payload of " + payloadLength + " bytes for " + plainLength + " plaintext bytes");
+        }
+        return Optional.empty();
     }
 
     /** the plaintext length stated in a stored chunk's header (no verification) */

@@ -1,17 +1,23 @@
 package dev.coldcopy.repository;
 
 import dev.coldcopy.repository.backend.Backends;
+import dev.coldcopy.repository.backend.ObjectHead;
 import dev.coldcopy.repository.backend.RepositoryBackend;
+import dev.coldcopy.repository.backend.RepositoryProbe;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import dev.coldcopy.repository.lock.LockMode;
 import dev.coldcopy.repository.lock.RepositoryLock;
 import dev.coldcopy.repository.lock.RepositoryLocks;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -36,14 +42,27 @@ import org.slf4j.LoggerFactory;
  * config                                   repository config (JSON, plain)
  * chunks/ab/abcdef...                      chunks, by address
  * snapshots/VM/DISK/20261125T203627123Z-3fa1c2   manifests (VM and DISK URL-encoded)
+ * quarantine/chunks/ab/abcdef....TIME      chunks found damaged, moved out of the way (kept for inspection)
  * summaries/VM/DISK/20261125T203627123Z-3fa1c2   a summary of each manifest, for fast listing
  * locks/shared-...  locks/exclusive-...    lock objects of running backups and prunes
+ * probes/...                               a writer's test object on first use (deleted at once)
  * </pre>
+ *
+ * <p>A chunk that fails its check is never trusted again: verify moves it into quarantine (so the
+ * snapshots that use it are known broken), and a backup that produces the same content finds no object
+ * under the address and stores it afresh, which repairs those snapshots (same address, same content).
+ * Before reusing an existing chunk a backup checks what it can see cheaply: the object's stored length
+ * against the length its header states, and the header against the data (see
+ * {@link ChunkCodec#checkStoredHead}); a chunk that fails is quarantined and stored again.
  *
  * Thread-safe. Close it to release the backend (and the CamelContext it started, if none was given).
  */
 public final class Repository implements AutoCloseable {
     public static final String SNAPSHOTS = "snapshots/";
+    /** where damaged chunks are moved: the chunk's key below this prefix, plus the time it was moved */
+    public static final String QUARANTINE = "quarantine/";
+    private static final DateTimeFormatter QUARANTINE_TIME =
+            DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
     private static final Logger LOG = LoggerFactory.getLogger(Repository.class);
 
     private final RepositoryUri uri;
@@ -52,11 +71,9 @@ public final class Repository implements AutoCloseable {
     private final RepositoryBackend backend;
     private final ChunkCodec codec;
     private final CamelContext ownContext; // null when the caller gave one
-    /** chunks known to exist; valid only while this process holds a backup lock (a prune may run between) */
-    private final Set<ChunkAddress> knownChunks = ConcurrentHashMap.newKeySet();
     private final RepositoryLocks locks;
-    private int backupLocksHeld; // guarded by this
     private final Map<ChunkAddress, CompletableFuture<StoredChunk>> storing = new ConcurrentHashMap<>();
+    private volatile boolean configConfirmed;
 
     /** the outcome of storing one chunk */
     public record StoredChunk(ChunkAddress address, int length, boolean isNew, int storedLength) {
@@ -74,32 +91,148 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
-     * Creates a repository: writes its config object. With a key file in the options the repository is
-     * encrypted (AES-256-GCM, keyed chunk addresses). Fails if a repository already exists there.
+     * Creates a repository: probes the store (a test object written, read back, listed, deleted), then
+     * creates its config object atomically. With a key file in the options the repository is encrypted
+     * (AES-256-GCM, keyed chunk addresses). Fails if a repository already exists there.
      */
     public static Repository init(RepositoryUri uri, RepositoryOptions options) throws IOException {
+        return create(uri, options, false);
+    }
+
+    /**
+     * Opens the repository for writing, creating it if it does not exist yet (a backup's first use). The
+     * store is probed once per process first. When several processes create the same repository at once,
+     * exactly one config is created and every process adopts it.
+     */
+    public static Repository openOrInit(RepositoryUri uri, RepositoryOptions options) throws IOException {
         CamelContext own = options.camelContext().isPresent() ? null : startContext();
         RepositoryBackend backend = null;
         try {
-            backend = Backends.create(uri, options, options.camelContext().orElse(own));
-            if (backend.exists(RepositoryConfig.KEY)) {
-                throw new RepositoryException("a repository already exists at " + uri);
+            if (!directoryExists(uri)) {
+                closeQuietly(null, own);
+                own = null;
+                return create(uri, options, true);
             }
-            byte[] master = options.keyFile().isPresent() ? RepositoryKeys.readKeyFile(options.keyFile().get()) : null;
-            RepositoryConfig config = RepositoryConfig.create(options.chunkSize(),
-                    options.zstdLevel().orElse(RepositoryOptions.DEFAULT_ZSTD_LEVEL), master);
-            backend.put(RepositoryConfig.KEY, config.toJson());
-            backend.flush();
-            LOG.info("initialised repository {} at {} ({})", config.id, uri, config.encrypted() ? "encrypted" : "not encrypted");
-            return create(uri, options, config, backend, own, master);
+            backend = Backends.create(uri, options, options.camelContext().orElse(own));
+            byte[] json;
+            try {
+                json = backend.get(RepositoryConfig.KEY);
+            } catch (ObjectNotFoundException e) {
+                closeQuietly(backend, own);
+                backend = null;
+                own = null;
+                return create(uri, options, true);
+            }
+            RepositoryProbe.once(backend);
+            return opened(uri, options, backend, own, settled(backend, json));
         } catch (IOException | RuntimeException e) {
             closeQuietly(backend, own);
             throw e;
         }
     }
 
-    /** Opens an existing repository; a wrong or missing key fails here with a clear reason. */
+    /**
+     * A config created moments ago on a store where creation is not atomic may still be replaced by a
+     * concurrent creator's: read it again after the backend's settle time until two reads agree.
+     */
+    private static byte[] settled(RepositoryBackend backend, byte[] json) throws IOException {
+        java.time.Duration settle = backend.creationSettleTime();
+        if (settle.isZero()) {
+            return json;
+        }
+        byte[] current = json;
+        for (int i = 0; i < 10; i++) {
+            RepositoryConfig c = RepositoryConfig.parse(current, backend.describe());
+            java.time.Instant created;
+            try {
+                created = java.time.Instant.parse(c.created);
+            } catch (RuntimeException e) {
+                return current;
+            }
+            if (created.isBefore(java.time.Instant.now().minus(settle.multipliedBy(4)).minusSeconds(10))) {
+                return current;
+            }
+            sleep(settle);
+            byte[] again = backend.get(RepositoryConfig.KEY);
+            if (java.util.Arrays.equals(again, current)) {
+                return current;
+            }
+            current = again;
+        }
+        return current;
+    }
+
+    private static void sleep(java.time.Duration d) throws RepositoryException {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RepositoryException("interrupted");
+        }
+    }
+
+    private static Repository create(RepositoryUri uri, RepositoryOptions options, boolean adopt) throws IOException {
+        CamelContext own = options.camelContext().isPresent() ? null : startContext();
+        RepositoryBackend backend = null;
+        try {
+            backend = Backends.create(uri, options, options.camelContext().orElse(own));
+            if (!adopt && backend.exists(RepositoryConfig.KEY)) {
+                throw new RepositoryException("a repository already exists at " + uri);
+            }
+            RepositoryProbe.once(backend);
+            byte[] master = options.keyFile().isPresent() ? RepositoryKeys.readKeyFile(options.keyFile().get()) : null;
+            RepositoryConfig config = RepositoryConfig.create(options.chunkSize(),
+                    options.zstdLevel().orElse(RepositoryOptions.DEFAULT_ZSTD_LEVEL), master);
+            if (backend.createExclusive(RepositoryConfig.KEY, config.toJson())) {
+                backend.flush();
+                LOG.info("initialised repository {} at {} ({})", config.id, uri, config.encrypted() ? "encrypted" : "not encrypted");
+                return create(uri, options, config, backend, own, master);
+            }
+            if (master != null) {
+                java.util.Arrays.fill(master, (byte) 0);
+            }
+            if (!adopt) {
+                throw new RepositoryException("a repository already exists at " + uri);
+            }
+            Repository adopted = opened(uri, options, backend, own, settled(backend, readWinner(backend, uri)));
+            LOG.info("adopted repository {} at {}, created by another process at the same time", adopted.id(), uri);
+            return adopted;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(backend, own);
+            throw e;
+        }
+    }
+
+    /** the config another process has just created (a lock-based backend may still be writing it) */
+    private static byte[] readWinner(RepositoryBackend backend, RepositoryUri uri) throws IOException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return backend.get(RepositoryConfig.KEY);
+            } catch (ObjectNotFoundException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new RepositoryException("another process began creating the repository at " + uri
+                            + " but its config did not appear within 30 s (if that process died, remove "
+                            + RepositoryConfig.KEY + ".lock there)");
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new RepositoryException("interrupted while waiting for the repository config at " + uri);
+                }
+            }
+        }
+    }
+
+    /**
+     * Opens an existing repository, read-only as far as the store goes (nothing is created, not even a
+     * missing directory); a wrong or missing key fails here with a clear reason.
+     */
     public static Repository open(RepositoryUri uri, RepositoryOptions options) throws IOException {
+        if (!directoryExists(uri)) {
+            throw notFound(uri);
+        }
         CamelContext own = options.camelContext().isPresent() ? null : startContext();
         RepositoryBackend backend = null;
         try {
@@ -108,23 +241,38 @@ public final class Repository implements AutoCloseable {
             try {
                 json = backend.get(RepositoryConfig.KEY);
             } catch (ObjectNotFoundException e) {
-                throw new RepositoryNotFoundException("no repository at " + uri + " (no config object; initialise it first)");
+                throw notFound(uri);
             }
-            RepositoryConfig config = RepositoryConfig.parse(json, uri.toString());
-            byte[] master = null;
-            if (config.encrypted()) {
-                if (options.keyFile().isEmpty()) {
-                    throw new RepositoryKeyException("repository " + uri + " is encrypted: a key file is needed");
-                }
-                master = RepositoryKeys.readKeyFile(options.keyFile().get());
-            } else if (options.keyFile().isPresent()) {
-                throw new RepositoryKeyException("repository " + uri + " is not encrypted, but a key file was given");
-            }
-            return create(uri, options, config, backend, own, master);
+            return opened(uri, options, backend, own, json);
         } catch (IOException | RuntimeException e) {
             closeQuietly(backend, own);
             throw e;
         }
+    }
+
+    private static RepositoryNotFoundException notFound(RepositoryUri uri) {
+        return new RepositoryNotFoundException("no repository at " + uri
+                + " (no config object; create one with: coldcopy init --repo URI, or run a backup)");
+    }
+
+    /** a file repository's directory; the file backend creates its root, so look before making one */
+    private static boolean directoryExists(RepositoryUri uri) {
+        return uri.scheme() != RepositoryUri.Scheme.FILE || java.nio.file.Files.isDirectory(uri.directory());
+    }
+
+    private static Repository opened(RepositoryUri uri, RepositoryOptions options, RepositoryBackend backend,
+                                     CamelContext own, byte[] json) throws IOException {
+        RepositoryConfig config = RepositoryConfig.parse(json, uri.toString());
+        byte[] master = null;
+        if (config.encrypted()) {
+            if (options.keyFile().isEmpty()) {
+                throw new RepositoryKeyException("repository " + uri + " is encrypted: a key file is needed");
+            }
+            master = RepositoryKeys.readKeyFile(options.keyFile().get());
+        } else if (options.keyFile().isPresent()) {
+            throw new RepositoryKeyException("repository " + uri + " is not encrypted, but a key file was given");
+        }
+        return create(uri, options, config, backend, own, master);
     }
 
     private static Repository create(RepositoryUri uri, RepositoryOptions options, RepositoryConfig config,
@@ -196,11 +344,6 @@ public final class Repository implements AutoCloseable {
         } catch (IOException e) {
             throw new RepositoryException("taking a lock on " + uri + " failed: " + e.getMessage(), e);
         }
-        synchronized (this) {
-            if (backupLocksHeld++ == 0) {
-                knownChunks.clear(); // a prune may have run since this process last held a lock
-            }
-        }
         try {
             return new SnapshotWriter(this, header, parent, options.parallelism(), lock);
         } catch (RuntimeException e) {
@@ -211,9 +354,6 @@ public final class Repository implements AutoCloseable {
 
     void releaseBackupLock(RepositoryLock lock) {
         lock.close();
-        synchronized (this) {
-            backupLocksHeld--;
-        }
     }
 
     /** the newest snapshot of a disk, any kind (a delta too) */
@@ -222,17 +362,64 @@ public final class Repository implements AutoCloseable {
         return id.isEmpty() ? Optional.empty() : Optional.of(load(id.get()));
     }
 
-    /** the newest FULL or INCREMENTAL snapshot of a disk: the one an incremental can build on */
+    /**
+     * The newest FULL or INCREMENTAL snapshot of a disk: the one an incremental can build on. Empty also
+     * when that snapshot uses a chunk that verify quarantined and no backup has stored again: an
+     * incremental would carry the missing chunk forward, so the next backup must be full (and so repair it).
+     */
     public Optional<SnapshotManifest> latestRestorable(String vm, String disk) throws IOException {
         List<SnapshotId> ids = snapshotIds(vm, disk);
         ids.sort(Comparator.reverseOrder());
         for (SnapshotId id : ids) {
             SnapshotManifest m = load(id);
             if (m.restorableAlone()) {
+                Set<ChunkAddress> lost = lostChunks();
+                long broken = m.extents().chunks().stream().filter(r -> lost.contains(r.address())).count();
+                if (broken > 0) {
+                    LOG.warn("snapshot {} of {}/{} uses {} quarantined chunk(s) not stored again yet: it cannot be the base "
+                            + "of an incremental, the next backup of this disk is full", id, vm, disk, broken);
+                    return Optional.empty();
+                }
                 return Optional.of(m);
             }
         }
         return Optional.empty();
+    }
+
+    /** quarantined chunks whose address has no chunk again (no backup has stored the content since) */
+    public Set<ChunkAddress> lostChunks() throws IOException {
+        Set<ChunkAddress> lost = new HashSet<>();
+        for (String key : backend.list(QUARANTINE + ChunkAddress.PREFIX)) {
+            String name = key.substring(key.lastIndexOf('/') + 1);
+            int dot = name.indexOf('.');
+            ChunkAddress a;
+            try {
+                a = ChunkAddress.parse(dot < 0 ? name : name.substring(0, dot));
+            } catch (IllegalArgumentException e) {
+                continue; // not a quarantined chunk: something a person put there
+            }
+            if (!lost.contains(a) && !backend.exists(a.key())) {
+                lost.add(a);
+            }
+        }
+        return lost;
+    }
+
+    /**
+     * Moves a damaged chunk out of the way, to {@code quarantine/chunks/ab/HEX.TIME}, where it is kept
+     * for inspection; the next backup that produces its content stores it afresh.
+     *
+     * @return the key it was moved to, or empty if there was no chunk under the address
+     */
+    public Optional<String> quarantine(ChunkAddress address, String reason) throws IOException {
+        String target = QUARANTINE + address.key() + "." + QUARANTINE_TIME.format(Instant.now());
+        try {
+            backend.move(address.key(), target);
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        }
+        LOG.warn("chunk {} is damaged ({}): moved to {} in {}", address.hex(), reason, target, backend.describe());
+        return Optional.of(target);
     }
 
     /** A disk that has snapshots here: the VM's name and the disk's target. */
@@ -417,6 +604,7 @@ public final class Repository implements AutoCloseable {
     }
 
     void writeManifest(SnapshotManifest manifest) throws RepositoryException {
+        confirmConfig();
         byte[] plain = ManifestCodec.encode(manifest);
         byte[] stored = codec.encodeObject(manifestName(manifest.id().value()), plain);
         String key = manifestKey(manifest.header(), manifest.id());
@@ -436,6 +624,41 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /**
+     * Before this process's first commit: the repository's config must still be the one this process
+     * opened with. Two processes that created a repository at once on a store without conditional writes
+     * could each have taken their own config for the repository's; the one whose config lost fails here,
+     * before any manifest names its chunks.
+     */
+    private void confirmConfig() throws RepositoryException {
+        if (configConfirmed) {
+            return;
+        }
+        synchronized (this) {
+            if (configConfirmed) {
+                return;
+            }
+            byte[] now;
+            try {
+                now = backend.get(RepositoryConfig.KEY);
+            } catch (IOException e) {
+                throw new RepositoryException("re-reading the config of " + uri + " before the first commit failed: " + e.getMessage(), e);
+            }
+            RepositoryConfig current = RepositoryConfig.parse(now, uri.toString());
+            if (!java.util.Arrays.equals(now, config.toJson()) && !sameConfig(current, config)) {
+                throw new RepositoryException("the config of " + uri + " is now repository " + current.id + ", not " + config.id
+                        + " which this process opened (created by another process at the same time?); nothing was committed: run the backup again");
+            }
+            configConfirmed = true;
+        }
+    }
+
+    private static boolean sameConfig(RepositoryConfig a, RepositoryConfig b) {
+        return java.util.Objects.equals(a.id, b.id) && java.util.Objects.equals(a.created, b.created)
+                && (a.encryption == null) == (b.encryption == null)
+                && (a.encryption == null || java.util.Objects.equals(a.encryption.salt, b.encryption.salt));
+    }
+
     private static String manifestName(String id) {
         return "manifest " + id;
     }
@@ -444,10 +667,17 @@ public final class Repository implements AutoCloseable {
         return "summary " + id;
     }
 
-    /** Hashes, and unless the repository has it already, compresses, encrypts and stores one chunk. */
-    StoredChunk storeChunk(byte[] data, int length) throws RepositoryException {
+    /**
+     * Hashes, and unless the repository has it already, compresses, encrypts and stores one chunk. An
+     * existing object under the address is reused only if its header and stored length fit the data;
+     * otherwise it is quarantined and the chunk stored afresh.
+     *
+     * @param known addresses this backup has stored or checked already (one set per snapshot: a
+     *              long-lived repository must not remember a chunk that verify has since quarantined)
+     */
+    StoredChunk storeChunk(byte[] data, int length, Set<ChunkAddress> known) throws RepositoryException {
         ChunkAddress address = codec.address(data, 0, length);
-        if (knownChunks.contains(address)) {
+        if (known.contains(address)) {
             return new StoredChunk(address, length, false, 0);
         }
         CompletableFuture<StoredChunk> mine = new CompletableFuture<>();
@@ -466,14 +696,14 @@ public final class Repository implements AutoCloseable {
         }
         try {
             StoredChunk result;
-            if (backend.exists(address.key())) {
+            if (reusable(address, length)) {
                 result = new StoredChunk(address, length, false, 0);
             } else {
                 byte[] stored = codec.encodeChunk(address, data, 0, length);
                 backend.put(address.key(), stored);
                 result = new StoredChunk(address, length, true, stored.length);
             }
-            knownChunks.add(address);
+            known.add(address);
             mine.complete(result);
             return result;
         } catch (IOException | RuntimeException e) {
@@ -484,6 +714,20 @@ public final class Repository implements AutoCloseable {
         } finally {
             storing.remove(address, mine);
         }
+    }
+
+    /** whether an object is stored under the address and looks like this chunk; a damaged one is quarantined */
+    private boolean reusable(ChunkAddress address, int length) throws IOException {
+        Optional<ObjectHead> head = backend.head(address.key(), ChunkCodec.HEADER_LENGTH);
+        if (head.isEmpty()) {
+            return false;
+        }
+        Optional<String> problem = codec.checkStoredHead(head.get().start(), head.get().length(), length);
+        if (problem.isEmpty()) {
+            return true;
+        }
+        quarantine(address, problem.get() + "; storing it again");
+        return false;
     }
 
     static String encode(String name) {

@@ -6,6 +6,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -13,8 +14,12 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.Optional;
+import java.util.Set;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The keys of an encrypted repository, derived from a 32-byte master key (the key file) and the
@@ -23,6 +28,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class RepositoryKeys {
     public static final int KEY_LENGTH = 32;
+    private static final Logger LOG = LoggerFactory.getLogger(RepositoryKeys.class);
     private static final byte[] ENCRYPTION_INFO = "coldcopy/v1/chunk-encryption".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ADDRESS_INFO = "coldcopy/v1/chunk-address".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CHECK_INFO = "coldcopy/v1/key-check".getBytes(StandardCharsets.US_ASCII);
@@ -45,8 +51,12 @@ public final class RepositoryKeys {
         return new RepositoryKeys(expand(prk, ENCRYPTION_INFO), expand(prk, ADDRESS_INFO), expand(prk, CHECK_INFO));
     }
 
-    /** Reads a key file: 32 raw bytes, 64 hex digits or base64 of 32 bytes (surrounding whitespace ignored). */
+    /**
+     * Reads a key file: 32 raw bytes, 64 hex digits or base64 of 32 bytes (surrounding whitespace ignored).
+     * Logs one warning when the file is readable by group or others.
+     */
     public static byte[] readKeyFile(Path file) throws RepositoryKeyException {
+        exposure(file, "can decrypt the repository").ifPresent(LOG::warn);
         byte[] raw;
         try {
             raw = Files.readAllBytes(file);
@@ -69,6 +79,27 @@ public final class RepositoryKeys {
             // fall through to the one message below
         }
         throw new RepositoryKeyException("key file " + file + " must hold a 32-byte key: 32 raw bytes, 64 hex digits or base64");
+    }
+
+    /**
+     * A one-line warning when a key file can be read by others than its owner, else empty.
+     *
+     * @param consequence what a reader of the file can do, e.g. "can decrypt the repository"
+     */
+    public static Optional<String> exposure(Path file, String consequence) {
+        Set<PosixFilePermission> mode;
+        try {
+            mode = Files.getPosixFilePermissions(file);
+        } catch (IOException | UnsupportedOperationException e) {
+            return Optional.empty(); // unreadable: reading it fails with its own reason; not POSIX: nothing to say
+        }
+        boolean group = mode.contains(PosixFilePermission.GROUP_READ);
+        boolean others = mode.contains(PosixFilePermission.OTHERS_READ);
+        if (!group && !others) {
+            return Optional.empty();
+        }
+        return Optional.of("key file " + file + " is readable by " + (group && others ? "group and others" : group ? "its group" : "others")
+                + " (mode " + PosixFilePermissions.toString(mode) + "): whoever can read it " + consequence + "; chmod 600 it");
     }
 
     /** Writes a new random key file (64 hex digits, mode 0600); fails if the file exists. */

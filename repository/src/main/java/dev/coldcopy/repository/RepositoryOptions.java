@@ -1,6 +1,8 @@
 package dev.coldcopy.repository;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.camel.CamelContext;
 
@@ -23,6 +25,7 @@ public final class RepositoryOptions {
     private final Path sftpKnownHostsFile;
     private final boolean sftpStrictHostKeyChecking;
     private final boolean durableWrites;
+    private final Map<String, String> s3Settings;
 
     private RepositoryOptions(Builder b) {
         this.keyFile = b.keyFile;
@@ -36,6 +39,7 @@ public final class RepositoryOptions {
         this.sftpKnownHostsFile = b.sftpKnownHostsFile;
         this.sftpStrictHostKeyChecking = b.sftpStrictHostKeyChecking;
         this.durableWrites = b.durableWrites;
+        this.s3Settings = Map.copyOf(b.s3Settings);
     }
 
     public static Builder builder() {
@@ -59,6 +63,7 @@ public final class RepositoryOptions {
         b.sftpKnownHostsFile = sftpKnownHostsFile;
         b.sftpStrictHostKeyChecking = sftpStrictHostKeyChecking;
         b.durableWrites = durableWrites;
+        b.s3Settings = new LinkedHashMap<>(s3Settings);
         return b;
     }
 
@@ -112,6 +117,15 @@ public final class RepositoryOptions {
         return sftpStrictHostKeyChecking;
     }
 
+    /**
+     * S3 client settings from configuration ({@code coldcopy.repository.s3.NAME} without the prefix:
+     * checksum, pathStyle, chunkedEncoding, verify, multipartThreshold, partSize); a URI parameter of the
+     * same name wins. See {@link dev.coldcopy.repository.backend.S3Settings}.
+     */
+    public Map<String, String> s3Settings() {
+        return s3Settings;
+    }
+
     @Override
     public String toString() {
         return "RepositoryOptions[keyFile=" + keyFile + ", zstdLevel=" + zstdLevel + ", chunkSize=" + chunkSize
@@ -132,6 +146,7 @@ public final class RepositoryOptions {
         private Path sftpKnownHostsFile;
         private boolean sftpStrictHostKeyChecking = true;
         private boolean durableWrites = true;
+        private Map<String, String> s3Settings = new LinkedHashMap<>();
 
         public Builder keyFile(Path keyFile) {
             this.keyFile = keyFile;
@@ -196,6 +211,12 @@ public final class RepositoryOptions {
 
         public Builder sftpStrictHostKeyChecking(boolean strict) {
             this.sftpStrictHostKeyChecking = strict;
+            return this;
+        }
+
+        /** one S3 client setting (see {@link RepositoryOptions#s3Settings()}) */
+        public Builder s3Setting(String name, String value) {
+            this.s3Settings.put(name, value);
             return this;
         }
 

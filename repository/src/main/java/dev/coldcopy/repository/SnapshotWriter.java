@@ -6,8 +6,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -61,6 +63,8 @@ public final class SnapshotWriter implements AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong bytesData = new AtomicLong();
     private final AtomicLong bytesZero = new AtomicLong();
+    /** chunks this snapshot has stored or found intact already */
+    private final Set<ChunkAddress> knownChunks = ConcurrentHashMap.newKeySet();
 
     /** the chunk being filled and its pieces, in put order */
     private byte[] pending;
@@ -294,7 +298,7 @@ public final class SnapshotWriter implements AutoCloseable {
         try {
             f = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return repository.storeChunk(data, length);
+                    return repository.storeChunk(data, length, knownChunks);
                 } catch (RepositoryException e) {
                     failure.compareAndSet(null, e);
                     throw new CompletionException(e);

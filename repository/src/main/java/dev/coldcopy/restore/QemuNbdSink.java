@@ -84,10 +84,13 @@ final class QemuNbdSink implements DiskSink {
     }
 
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         if (client != null) {
             client.close();
             client = null;
+        }
+        if (!Files.isDirectory(dir)) {
+            return; // closed already (an interrupted restore closes it from a shutdown hook too)
         }
         try {
             // qemu-nbd leaves on its own when its only client disconnects; make sure. It is not our child

@@ -73,18 +73,19 @@ public final class Restorer {
         }
         long start = System.nanoTime();
         boolean done = false;
+        PartialOutput partial = new PartialOutput(output);
         try {
             Counters counters;
             if (request.format() == RestoreFormat.RAW) {
                 prepare(request, output, RestoreFormat.RAW);
-                try (RawFileSink sink = new RawFileSink(output, request.sync())) {
+                try (RawFileSink sink = partial.writingThrough(new RawFileSink(output, request.sync()))) {
                     counters = write(m, sink);
                     sink.flush();
                 }
             } else {
                 // qcow2: create it (or copy the base into it), then write through qemu-nbd with the NBD client
                 prepare(request, output, RestoreFormat.QCOW2);
-                try (QemuNbdSink sink = new QemuNbdSink(output, "qcow2", request.sync())) {
+                try (QemuNbdSink sink = partial.writingThrough(new QemuNbdSink(output, "qcow2", request.sync()))) {
                     counters = write(m, sink);
                     sink.flush();
                 }
@@ -100,6 +101,7 @@ public final class Restorer {
         } catch (IOException | RuntimeException e) {
             throw new RestoreException(what + " failed: " + e.getMessage(), e);
         } finally {
+            partial.finished();
             if (!done) {
                 Files.deleteIfExists(output);
             }

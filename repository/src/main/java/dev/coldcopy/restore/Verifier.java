@@ -22,14 +22,25 @@ import java.util.concurrent.TimeUnit;
  * Checks that every chunk a snapshot (or every snapshot) references exists, passes its checksum,
  * decrypts, decompresses, hashes to its address and has the length the manifest expects.
  * Each distinct chunk is read once; chunks are checked in parallel.
+ *
+ * <p>A chunk whose stored bytes are damaged is moved into the repository's quarantine (unless asked not
+ * to): deduplication then no longer finds it, so the next backup of the same data stores it afresh and
+ * the snapshots that use it restore again. Missing or unreadable chunks are only reported.
  */
 public final class Verifier {
     private final Repository repository;
     private final int parallelism;
+    private final boolean quarantine;
 
     public Verifier(Repository repository) {
+        this(repository, true);
+    }
+
+    /** @param quarantine whether to move damaged chunks out of the way (false: only report) */
+    public Verifier(Repository repository, boolean quarantine) {
         this.repository = repository;
         this.parallelism = repository.options().parallelism();
+        this.quarantine = quarantine;
     }
 
     /** @param snapshot one snapshot, or empty for all snapshots of the repository */
@@ -73,7 +84,16 @@ public final class Verifier {
                             problems.add(new VerifyResult.Problem("chunk " + a.hex(), "holds " + plain.length + " bytes, manifests expect " + e.getValue(), users.get(a)));
                         }
                     } catch (ChunkCorruptException ex) {
-                        problems.add(new VerifyResult.Problem("chunk " + a.hex(), ex.getMessage().substring(ex.objectName().length() + 2), users.get(a)));
+                        String reason = ex.getMessage().substring(ex.objectName().length() + 2);
+                        String movedTo = null;
+                        if (quarantine) {
+                            try {
+                                movedTo = repository.quarantine(a, reason).orElse(null); // empty: it is missing
+                            } catch (IOException | RuntimeException qe) {
+                                reason += "; could not be moved to quarantine: " + qe.getMessage();
+                            }
+                        }
+                        problems.add(new VerifyResult.Problem("chunk " + a.hex(), reason, users.get(a), movedTo));
                     } catch (IOException | RuntimeException ex) {
                         problems.add(new VerifyResult.Problem("chunk " + a.hex(), "cannot be read: " + ex.getMessage(), users.get(a)));
                     } finally {
@@ -91,6 +111,18 @@ public final class Verifier {
         }
         List<VerifyResult.Problem> sorted = new ArrayList<>(problems);
         sorted.sort((x, y) -> x.object().compareTo(y.object()));
-        return new VerifyResult(manifests.size(), lengths.size(), sorted);
+        if (snapshot.isPresent()) {
+            return new VerifyResult(manifests.size(), lengths.size(), sorted);
+        }
+        long unused = 0;
+        long unusedBytes = 0;
+        for (Map.Entry<String, Long> e : repository.backend().listSizes(ChunkAddress.PREFIX).entrySet()) {
+            ChunkAddress a = ChunkAddress.fromKey(e.getKey());
+            if (a != null && !lengths.containsKey(a)) {
+                unused++;
+                unusedBytes += e.getValue();
+            }
+        }
+        return new VerifyResult(manifests.size(), lengths.size(), sorted, unused, unusedBytes);
     }
 }

@@ -53,11 +53,14 @@ class DamageTest {
                 byte[] bad = good.clone();
                 bad[bad.length / 2] ^= 0x01;
                 Files.write(file, bad);
-                VerifyResult v = new Verifier(repo).verify(Optional.empty());
+                // report only (verify --no-quarantine): the chunk stays where it is
+                VerifyResult v = new Verifier(repo, false).verify(Optional.empty());
                 assertThat(v.problems()).hasSize(1);
                 assertThat(v.problems().get(0).object()).isEqualTo("chunk " + damaged.hex());
                 assertThat(v.problems().get(0).reason()).contains("checksum");
                 assertThat(v.problems().get(0).snapshots()).containsExactly(id.value());
+                assertThat(v.problems().get(0).movedTo()).isNull();
+                assertThat(file).exists();
                 for (RestoreFormat f : RestoreFormat.values()) {
                     Path out = work.resolve("out." + f.qemuName());
                     assertThatThrownBy(() -> new Restorer(repo).restore(RestoreRequest.of(m, out, f)))

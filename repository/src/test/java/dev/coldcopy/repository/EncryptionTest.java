@@ -54,4 +54,18 @@ class EncryptionTest {
         }
         assertThat(Files.readString(repoDir.resolve("config"))).contains("AES-256-GCM").doesNotContain(Files.readString(key).strip());
     }
+
+    @Test
+    void aKeyFileReadableByOthersIsNamed() throws Exception {
+        Path key = work.resolve("k.key");
+        RepositoryKeys.generateKeyFile(key);
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+        assertThat(RepositoryKeys.exposure(key, "can decrypt the repository")).isEmpty();
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        assertThat(RepositoryKeys.exposure(key, "can decrypt the repository")).get().asString().contains(key.toString()).contains("readable by its group")
+                .contains("can decrypt the repository; chmod 600").doesNotContain("\n");
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertThat(RepositoryKeys.exposure(key, "can decrypt the repository")).get().asString().contains("readable by group and others");
+        assertThat(RepositoryKeys.readKeyFile(key)).hasSize(RepositoryKeys.KEY_LENGTH); // a warning, not a refusal
+    }
 }

@@ -1,5 +1,6 @@
 package dev.coldcopy.repository;
 
+import dev.coldcopy.repository.testing.ImageBackup;
 import dev.coldcopy.repository.testing.SftpServer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
@@ -29,6 +30,29 @@ class SftpRoundTripTest extends AbstractRoundTripTest {
             org.assertj.core.api.Assertions.assertThat(files.map(p -> p.getFileName().toString()))
                     .as("uploads are renamed into place").noneMatch(n -> n.startsWith(".tmp-"))
                     .anyMatch(n -> n.equals("config"));
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void everyObjectIsFsyncedWhereTheServerOffersIt() throws Exception {
+        try (Repository repo = Repository.init(repositoryUri(), options())) {
+            ImageBackup.full(repo, makeImage(work.resolve("disk.qcow2")), "vm", "vda");
+            dev.coldcopy.repository.backend.SftpBackend backend = (dev.coldcopy.repository.backend.SftpBackend) repo.backend();
+            long objects;
+            try (var files = java.nio.file.Files.walk(sftp.root().resolve(repositoryUri().path().substring(1)))) {
+                objects = files.filter(java.nio.file.Files::isRegularFile).count();
+            }
+            // every object still there (a backup's lock object comes and goes) was fsynced
+            org.assertj.core.api.Assertions.assertThat(objects).isGreaterThan(3);
+            org.assertj.core.api.Assertions.assertThat(backend.syncCount()).isGreaterThanOrEqualTo(objects)
+                    .isLessThanOrEqualTo(backend.putCount());
+        }
+        // owner only, as in a file repository
+        try (var files = java.nio.file.Files.walk(sftp.root().resolve(repositoryUri().path().substring(1)))) {
+            for (Path p : files.toList()) {
+                org.assertj.core.api.Assertions.assertThat(java.nio.file.Files.getPosixFilePermissions(p)).as(p.toString())
+                        .noneMatch(m -> m.name().startsWith("GROUP") || m.name().startsWith("OTHERS"));
+            }
         }
     }
 

@@ -29,6 +29,10 @@ public final class KnownSettings {
         add("coldcopy.repository.key-file", Form.TEXT);
         add("coldcopy.repository.s3.access-key", Form.TEXT);
         add("coldcopy.repository.s3.secret-key", Form.TEXT);
+        // checked (with the key's name and the expected form) by S3Settings when the repository opens
+        for (String name : dev.coldcopy.service.BackupSettings.S3_SETTINGS) {
+            add("coldcopy.repository.s3." + name, Form.TEXT);
+        }
         add("coldcopy.repository.sftp.private-key-file", Form.TEXT);
         add("coldcopy.repository.sftp.known-hosts-file", Form.TEXT);
         add("coldcopy.export.way", Form.EXPORT_WAY);

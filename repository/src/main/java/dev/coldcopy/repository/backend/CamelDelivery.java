@@ -32,7 +32,8 @@ public final class CamelDelivery implements AutoCloseable {
         return endpoint;
     }
 
-    void send(String key, String headerValue, byte[] data, Map<String, Object> extraHeaders) throws RepositoryException {
+    /** sends one object; returns the exchange, whose message carries what the endpoint answered (an ETag, say) */
+    Exchange send(String key, String headerValue, byte[] data, Map<String, Object> extraHeaders) throws RepositoryException {
         Exchange result = template.send(endpoint, exchange -> {
             exchange.getIn().setBody(data);
             exchange.getIn().setHeader(keyHeader, headerValue);
@@ -43,6 +44,12 @@ public final class CamelDelivery implements AutoCloseable {
             throw new RepositoryException("storing " + key + " through " + RepositoryUri.redact(endpoint.getEndpointBaseUri())
                     + " failed: " + describe(failure), failure);
         }
+        puts.incrementAndGet();
+        return result;
+    }
+
+    /** counts an object the backend wrote around the endpoint (a multipart upload) */
+    void count() {
         puts.incrementAndGet();
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Object storage under a repository root, keyed by relative paths with '/' separators
@@ -18,6 +19,21 @@ public interface RepositoryBackend extends AutoCloseable {
 
     boolean exists(String key) throws IOException;
 
+    /**
+     * The stored length of an object and its first {@code bytes} bytes (fewer if it is shorter), in one
+     * request where the backend allows; empty if there is no such object. Lets a backup check an object
+     * it is about to reuse (a chunk's header states its own length) without reading all of it.
+     */
+    Optional<ObjectHead> head(String key, int bytes) throws IOException;
+
+    /**
+     * Moves an object to another key (both relative to the root), e.g. a damaged chunk into quarantine.
+     * The target must not exist.
+     *
+     * @throws dev.coldcopy.repository.ObjectNotFoundException if there is no object at {@code from}
+     */
+    void move(String from, String to) throws IOException;
+
     /** Stores an object, atomically where the backend allows (temporary name, then rename). */
     void put(String key, byte[] data) throws IOException;
 
@@ -26,6 +42,31 @@ public interface RepositoryBackend extends AutoCloseable {
      * itself (a local file system); an object store has it when the put is acknowledged.
      */
     default void flush() throws IOException {
+    }
+
+    /**
+     * Creates an object only if there is none under the key: of any number of processes calling this at
+     * once, exactly one creates it and the others get false (and then read the winner's object). This is
+     * how a repository's config comes into being. The default only looks first, which is NOT atomic:
+     * every real backend overrides it.
+     *
+     * @return true if this call created the object, false if one existed (or another caller won)
+     */
+    default boolean createExclusive(String key, byte[] data) throws IOException {
+        if (exists(key)) {
+            return false;
+        }
+        put(key, data);
+        return true;
+    }
+
+    /**
+     * How long after its creation an object made by {@link #createExclusive} may still be replaced by a
+     * concurrent creator's (zero where creation is atomic). A config younger than this is read again
+     * after this long before it is trusted.
+     */
+    default java.time.Duration creationSettleTime() {
+        return java.time.Duration.ZERO;
     }
 
     /** @throws dev.coldcopy.repository.ObjectNotFoundException if there is no such object */
@@ -50,7 +91,7 @@ public interface RepositoryBackend extends AutoCloseable {
     }
 
     /**
-     * The Camel endpoint URI this backend writes to, usable in a route ({@code to:} / {@code toD:}) with
+     * The Camel endpoint URI this backend writes to, usable in a route of the repository's CamelContext ({@code to:} / {@code toD:}) with
      * the object's key in header {@link #keyHeader()}. It may hold credentials as RAW(...) values: print
      * {@link dev.coldcopy.repository.RepositoryUri#redact(String)} of it, never the URI itself.
      */

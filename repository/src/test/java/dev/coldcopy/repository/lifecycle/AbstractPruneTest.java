@@ -17,6 +17,7 @@ import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;
 import dev.coldcopy.restore.Verifier;
+import dev.coldcopy.restore.VerifyResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -133,6 +134,19 @@ abstract class AbstractPruneTest {
             assertThat(one.snapshotsRemoved()).isEqualTo(3);
             assertThat(repo.list(Optional.empty())).extracting(s -> s.disk()).filteredOn("vda"::equals).hasSize(4);
             assertThat(new Verifier(repo).verify(Optional.empty()).problems()).isEmpty();
+
+            // verify reports a chunk nothing uses; the next prune removes it
+            ChunkAddress stray = ChunkAddress.parse("ab".repeat(32));
+            repo.backend().put(stray.key(), new byte[100]);
+            VerifyResult withStray = new Verifier(repo).verify(Optional.empty());
+            assertThat(withStray.problems()).isEmpty();
+            assertThat(withStray.unusedChunks()).isEqualTo(1);
+            assertThat(withStray.unusedChunkBytes()).isEqualTo(100);
+            PruneResult collected = new Pruner(repo).prune(new Pruner.Request(Optional.empty(), Optional.empty(),
+                    KeepRules.NONE.withLast(4), false, Duration.ofSeconds(30)), d -> { });
+            assertThat(collected.snapshotsRemoved()).isZero();
+            assertThat(collected.chunksRemoved()).isEqualTo(1);
+            assertThat(new Verifier(repo).verify(Optional.empty()).unusedChunks()).isZero();
         }
     }
 

@@ -29,7 +29,7 @@ public final class S3ProxyServer implements AutoCloseable {
     private final int port;
     private Process process;
 
-    private S3ProxyServer(Path dir) throws IOException {
+    private S3ProxyServer(Path dir, boolean authorization) throws IOException {
         this.dir = dir;
         this.data = Files.createDirectories(dir.resolve("data"));
         this.properties = dir.resolve("s3proxy.properties");
@@ -37,7 +37,7 @@ public final class S3ProxyServer implements AutoCloseable {
         this.port = freePort();
         Files.writeString(properties, String.join("\n",
                 "s3proxy.endpoint=http://127.0.0.1:" + port,
-                "s3proxy.authorization=aws-v2-or-v4",
+                "s3proxy.authorization=" + (authorization ? "aws-v2-or-v4" : "none"),
                 "s3proxy.identity=" + ACCESS_KEY,
                 "s3proxy.credential=" + SECRET_KEY,
                 "jclouds.provider=filesystem",
@@ -49,7 +49,15 @@ public final class S3ProxyServer implements AutoCloseable {
 
     /** starts a server keeping its files in dir */
     public static S3ProxyServer start(Path dir) throws IOException {
-        S3ProxyServer s = new S3ProxyServer(dir);
+        return start(dir, true);
+    }
+
+    /**
+     * starts a server; without authorization it accepts any request (so that a proxy in a test may change
+     * what it forwards without breaking the signature)
+     */
+    public static S3ProxyServer start(Path dir, boolean authorization) throws IOException {
+        S3ProxyServer s = new S3ProxyServer(dir, authorization);
         s.start();
         return s;
     }

@@ -1,0 +1,170 @@
+package dev.coldcopy.cli;
+
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.SnapshotId;
+import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.serve.ChunkCache;
+import dev.coldcopy.serve.NbdServer;
+import dev.coldcopy.serve.ServeAddress;
+import dev.coldcopy.serve.ServedExport;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Serve a snapshot of a disk as a read-only NBD export.",
+            "",
+            "Straight from the repository: chunks are read when a client needs them, each",
+            "verified before it is served (a damaged one is an I/O error, never wrong",
+            "data). Prints the NBD URI, then serves until interrupted (Ctrl-C) or, with",
+            "--once, until the last client disconnects. Any NBD client works: qemu-img,",
+            "qemu-io, nbdcopy, nbdinfo, qemu, nbd-client.",
+            "",
+            "Examples:",
+            "  coldcopy serve --repo file:/backups --vm web --disk vda \\",
+            "      --socket /tmp/web.sock",
+            "  qemu-img convert -p -O qcow2 'nbd+unix:///?socket=/tmp/web.sock' \\",
+            "      web-vda.qcow2",
+            "  qemu-img create -f qcow2 -F raw \\",
+            "      -b 'nbd+unix:///?socket=/tmp/web.sock' overlay.qcow2"
+        })
+final class ServeCommand implements Callable<Integer> {
+    /** clients may hang up and come straight back (qemu-img probes, then opens): --once waits this long */
+    static final java.time.Duration ONCE_GRACE = java.time.Duration.ofSeconds(1);
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    RepositoryOptionsMixin repo;
+
+    @Option(names = "--vm", required = true, paramLabel = "NAME")
+    String vm;
+
+    @Option(names = "--disk", required = true, paramLabel = "TARGET")
+    String disk;
+
+    @Option(names = "--snapshot", paramLabel = "ID|latest", defaultValue = "latest",
+            description = "Snapshot id (see `coldcopy snapshots`), or latest (default). A delta cannot be served alone.")
+    String snapshot;
+
+    @ArgGroup(exclusive = true)
+    Where where;
+
+    static final class Where {
+        @Option(names = "--socket", paramLabel = "PATH",
+                description = "Unix socket to listen on (must not exist). Default: a new private directory under the temp dir.")
+        Path socket;
+
+        @Option(names = "--listen", paramLabel = "HOST:PORT",
+                description = "TCP address to listen on instead of a Unix socket; loopback only (127.0.0.1:10809, [::1]:10809),"
+                        + " since serve has no TLS yet. Port 0 picks a free one.")
+        String listen;
+    }
+
+    @Option(names = "--once", description = "Exit when the last client disconnects (after the first one came, and no other within a second).")
+    boolean once;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M",
+            description = "Memory for verified chunks, least recently used dropped first (default 256M; 0 = no cache).")
+    String cacheSize;
+
+    @Override
+    public Integer call() throws Exception {
+        long cache = Sizes.parse(cacheSize);
+        ServeAddress address = address();
+        Path privateDir = null;
+        if (address == null) {
+            privateDir = Files.createTempDirectory("coldcopy-serve-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            address = new ServeAddress.Unix(privateDir.resolve("nbd.sock"));
+        }
+        ChunkCache closeLater = null;
+        try (Repository repository = repo.open()) {
+            SnapshotManifest manifest = find(repository);
+            // read-ahead on as many threads as a restore fetches with: clients mostly read front to back
+            ChunkCache chunks = new ChunkCache(repository, cache, cache == 0 ? 0 : repository.options().parallelism());
+            closeLater = chunks;
+            ServedExport export = ServedExport.of(manifest, chunks);
+            CountDownLatch stopRequested = new CountDownLatch(1);
+            CountDownLatch stopped = new CountDownLatch(1);
+            try (NbdServer server = NbdServer.start(export, address)) {
+                Thread hook = new Thread(() -> {
+                    stopRequested.countDown();
+                    server.close();
+                    try {
+                        // let the serving thread finish its cleanup before the JVM ends
+                        stopped.await(java.util.concurrent.TimeUnit.SECONDS.toMillis(5), java.util.concurrent.TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "coldcopy-serve-stop");
+                Runtime.getRuntime().addShutdownHook(hook);
+                PrintWriter out = spec.commandLine().getOut();
+                out.printf("serving %s/%s snapshot %s (%s, %s, read-only); connect to:%n%s%n", vm, disk, manifest.id(),
+                        manifest.kind().label(), Sizes.human(manifest.virtualSize()), server.uri());
+                out.flush();
+                if (once) {
+                    server.awaitLastClientGone(ONCE_GRACE);
+                } else {
+                    stopRequested.await(); // until interrupted (Ctrl-C, SIGTERM): the hook stops the server
+                }
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running already
+                }
+            } finally {
+                stopped.countDown();
+            }
+        } finally {
+            if (closeLater != null) {
+                closeLater.close();
+            }
+            if (privateDir != null) {
+                Files.deleteIfExists(privateDir.resolve("nbd.sock"));
+                Files.deleteIfExists(privateDir);
+            }
+        }
+        return 0;
+    }
+
+    private ServeAddress address() throws IOException {
+        if (where == null) {
+            return null;
+        }
+        if (where.socket != null) {
+            return new ServeAddress.Unix(where.socket);
+        }
+        ServeAddress.Tcp tcp = ServeAddress.parseListen(where.listen);
+        if (!tcp.loopback()) {
+            throw new IllegalArgumentException("refusing to listen on " + tcp.host() + ": it is not a loopback address, and serve has no TLS"
+                    + " to protect the disk's data on the network; use --socket, a loopback address, or an SSH tunnel");
+        }
+        return tcp;
+    }
+
+    private SnapshotManifest find(Repository repository) throws Exception {
+        if (!"latest".equals(snapshot)) {
+            SnapshotManifest m = repository.load(SnapshotId.parse(snapshot));
+            if (!m.vm().equals(vm) || !m.disk().equals(disk)) {
+                throw new IllegalArgumentException("snapshot " + snapshot + " is of " + m.vm() + "/" + m.disk() + ", not " + vm + "/" + disk);
+            }
+            return m;
+        }
+        return repository.latest(vm, disk).orElseThrow(() ->
+                new IllegalArgumentException("no snapshot of " + vm + "/" + disk + " in " + repo.repository));
+    }
+}

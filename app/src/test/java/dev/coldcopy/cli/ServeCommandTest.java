@@ -1,0 +1,162 @@
+package dev.coldcopy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.process.ProcessResult;
+import dev.coldcopy.process.ProcessRunner;
+import dev.coldcopy.service.ServiceHarness;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** coldcopy serve from the command line, read by real NBD clients. */
+class ServeCommandTest {
+    private static final long MIB = 1 << 20;
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+    @TempDir
+    Path dir;
+
+    /** a running serve command: its output so far and its exit status when it ends */
+    record Serving(StringWriter out, StringWriter err, CompletableFuture<Integer> exit) {
+        String uri() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline && !exit.isDone()) {
+                for (String line : out.toString().split("\\R")) {
+                    if (line.startsWith("nbd")) {
+                        return line.strip();
+                    }
+                }
+                Thread.sleep(20);
+            }
+            throw new AssertionError("serve printed no URI: " + out + err);
+        }
+    }
+
+    static Serving serve(String... args) {
+        CommandLine cli = ColdcopyCommand.newCommandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        String[] all = Stream.concat(Stream.of("serve"), Stream.of(args)).toArray(String[]::new);
+        return new Serving(out, err, CompletableFuture.supplyAsync(() -> cli.execute(all)));
+    }
+
+    private Path backedUpDisk(String repo) throws IOException {
+        Path images = Files.createDirectories(dir.resolve("images"));
+        Path disk = QemuImages.createQcow2(images.resolve("web.qcow2"), 32 * MIB);
+        ServiceHarness.writeRandom(disk, 2 * MIB, (int) MIB, 7, dir);
+        QemuImages.writePattern(disk, 0x5a, 9 * MIB, 3 * MIB);
+        CliRun backup = CliRun.coldcopy("backup", "--repo", repo, "--vm", "web", "--disk", "vda=" + disk, "--allow-root", images.toString(),
+                "-Dcoldcopy.home=" + dir.resolve("home"));
+        assertThat(backup.exit()).as(backup.err()).isZero();
+        return disk;
+    }
+
+    private static ProcessResult run(String... command) {
+        return ProcessRunner.run(List.of(command), TIMEOUT);
+    }
+
+    @Test
+    void servesOnASocketUntilTheLastClientLeaves() throws Exception {
+        String repo = "file:" + dir.resolve("repo");
+        Path disk = backedUpDisk(repo);
+        Path socket = dir.resolve("web.sock");
+        Serving s = serve("--repo", repo, "--vm", "web", "--disk", "vda", "--socket", socket.toString(), "--once", "--cache-size", "8M");
+        String uri = s.uri();
+        assertThat(uri).startsWith("nbd+unix:///").endsWith("?socket=" + socket);
+        assertThat(s.out().toString()).contains("serving web/vda snapshot").contains("full, 32.0 MiB, read-only");
+        ProcessResult compare = run("qemu-img", "compare", "-f", "qcow2", "-F", "raw", disk.toString(), uri);
+        assertThat(compare.exitCode()).as(compare.stdout() + compare.stderrOneLine()).isZero();
+        // --once: the first client gone, serve ends and removes its socket
+        assertThat(s.exit().get(30, TimeUnit.SECONDS)).as(s.err().toString()).isZero();
+        assertThat(socket).doesNotExist();
+    }
+
+    @Test
+    void tcpLoopbackAndADamagedChunkIsAnIoErrorNamedInTheLog() throws Exception {
+        String repo = "file:" + dir.resolve("repo");
+        backedUpDisk(repo);
+        Path chunk;
+        try (Stream<Path> files = Files.walk(dir.resolve("repo").resolve("chunks"))) {
+            chunk = files.filter(Files::isRegularFile).max((a, b) -> Long.compare(a.toFile().length(), b.toFile().length())).orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(chunk);
+        bytes[bytes.length / 2] ^= 0x01;
+        Files.write(chunk, bytes);
+
+        PrintStream err = System.err;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(new Tee(err, log), true));
+        try {
+            Serving s = serve("--repo", repo, "--vm", "web", "--disk", "vda", "--listen", "127.0.0.1:0", "--once");
+            String uri = s.uri();
+            assertThat(uri).matches("nbd://127\\.0\\.0\\.1:\\d+/\\S+");
+            ProcessResult copy = run("nbdcopy", uri, dir.resolve("copy.raw").toString());
+            assertThat(copy.exitCode()).isNotZero();
+            assertThat(copy.stderr()).contains("Input/output error");
+            assertThat(s.exit().get(30, TimeUnit.SECONDS)).isZero();
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(log.toString()).contains(chunk.getFileName().toString());
+    }
+
+    @Test
+    void refusesWhatItCannotServeSafelyWithOneLine() throws IOException {
+        String repo = "file:" + dir.resolve("repo");
+        backedUpDisk(repo);
+        CliRun open = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--listen", "0.0.0.0:0");
+        assertThat(open.exit()).isEqualTo(1);
+        assertThat(open.err().strip()).startsWith("coldcopy serve: refusing to listen on 0.0.0.0: it is not a loopback address")
+                .doesNotContain("\n");
+        CliRun both = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--listen", "127.0.0.1:0",
+                "--socket", dir.resolve("s").toString());
+        assertThat(both.exit()).isEqualTo(2);
+        assertThat(both.err()).contains("mutually exclusive");
+        CliRun size = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--cache-size", "lots");
+        assertThat(size.exit()).isEqualTo(1);
+        assertThat(size.err().strip()).isEqualTo("coldcopy serve: 'lots' is not a size (examples: 256M, 1G, 4096)");
+        CliRun none = CliRun.coldcopy("serve", "--repo", repo, "--vm", "db", "--disk", "vda");
+        assertThat(none.exit()).isEqualTo(1);
+        assertThat(none.err()).contains("no snapshot of db/vda");
+    }
+
+    /** copies everything written to two streams */
+    static final class Tee extends OutputStream {
+        private final OutputStream a;
+        private final OutputStream b;
+
+        Tee(OutputStream a, OutputStream b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        @Override
+        public synchronized void write(int c) throws IOException {
+            a.write(c);
+            b.write(c);
+        }
+
+        @Override
+        public synchronized void write(byte[] buf, int off, int len) throws IOException {
+            a.write(buf, off, len);
+            b.write(buf, off, len);
+        }
+    }
+}

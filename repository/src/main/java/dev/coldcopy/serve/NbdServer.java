@@ -1,0 +1,207 @@
+package dev.coldcopy.serve;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A read-only NBD server for one export, on a Unix socket or TCP. One thread per client; any number of
+ * clients at once (multi-conn is safe: nothing ever changes). {@link #close()} stops accepting, ends
+ * every connection and removes the socket file.
+ */
+public final class NbdServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    private final ServedExport export;
+    private final ServerSocketChannel listener;
+    private final ServeAddress address;
+    private final Path socketFile; // null on TCP
+    private final Set<SocketChannel> clients = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+    private int served;
+    private volatile boolean closed;
+
+    private NbdServer(ServedExport export, ServerSocketChannel listener, ServeAddress address, Path socketFile) {
+        this.export = export;
+        this.listener = listener;
+        this.address = address;
+        this.socketFile = socketFile;
+        this.acceptor = new Thread(this::accept, "coldcopy-serve-accept");
+        this.acceptor.setDaemon(true);
+    }
+
+    /** binds and starts accepting; a Unix socket path must not exist yet */
+    public static NbdServer start(ServedExport export, ServeAddress where) throws IOException {
+        NbdServer server;
+        if (where instanceof ServeAddress.Unix unix) {
+            Path socket = unix.socket().toAbsolutePath();
+            if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new IOException("socket " + socket + " exists; remove it or choose another path");
+            }
+            ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                ch.bind(UnixDomainSocketAddress.of(socket));
+            } catch (IOException e) {
+                ch.close();
+                throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
+            }
+            server = new NbdServer(export, ch, new ServeAddress.Unix(socket), socket);
+        } else {
+            ServeAddress.Tcp tcp = (ServeAddress.Tcp) where;
+            ServerSocketChannel ch = ServerSocketChannel.open();
+            try {
+                ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                ch.bind(tcp.socketAddress());
+            } catch (IOException e) {
+                ch.close();
+                throw new IOException("cannot listen on " + tcp.host() + ":" + tcp.port() + ": " + e.getMessage(), e);
+            }
+            int port = ((InetSocketAddress) ch.getLocalAddress()).getPort();
+            server = new NbdServer(export, ch, new ServeAddress.Tcp(tcp.host(), port), null);
+        }
+        server.acceptor.start();
+        LOG.info("serving snapshot {} at {}", export.image().manifest().id(), server.uri());
+        return server;
+    }
+
+    public ServeAddress address() {
+        return address;
+    }
+
+    /** the URI clients connect to, naming the export */
+    public String uri() {
+        return address.uri(export.name());
+    }
+
+    public ServedExport export() {
+        return export;
+    }
+
+    /** clients connected now */
+    public int clients() {
+        return clients.size();
+    }
+
+    /**
+     * Blocks until at least one client has come and every client has gone again, and no new one came
+     * within {@code grace} (clients such as qemu-img probe and reopen), or until the server closed.
+     */
+    public synchronized void awaitLastClientGone(Duration grace) throws InterruptedException {
+        while (!closed) {
+            if (served == 0 || !clients.isEmpty()) {
+                wait();
+                continue;
+            }
+            int before = served;
+            long deadline = System.nanoTime() + grace.toNanos();
+            long left;
+            while (!closed && served == before && (left = deadline - System.nanoTime()) > 0) {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            if (served == before) {
+                return;
+            }
+        }
+    }
+
+    private void accept() {
+        while (!closed) {
+            SocketChannel client;
+            try {
+                client = listener.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("accepting a client failed: {}", e.getMessage());
+                }
+                continue;
+            }
+            String peer = peer(client);
+            synchronized (this) {
+                if (closed) {
+                    closeQuietly(client);
+                    return;
+                }
+                clients.add(client);
+                served++;
+                notifyAll();
+            }
+            LOG.info("{}: connected", peer);
+            Thread t = new Thread(() -> {
+                try {
+                    new ServerConnection(client, export, peer).run();
+                } finally {
+                    synchronized (this) {
+                        clients.remove(client);
+                        notifyAll();
+                    }
+                }
+            }, "coldcopy-serve-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private String peer(SocketChannel client) {
+        try {
+            if (client.getRemoteAddress() instanceof InetSocketAddress inet) {
+                return "client " + inet.getAddress().getHostAddress() + ":" + inet.getPort();
+            }
+        } catch (IOException ignored) {
+            // fall through to a numbered name
+        }
+        return "client " + (served + 1);
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            notifyAll();
+        }
+        closeQuietly(listener);
+        for (SocketChannel c : clients) {
+            closeQuietly(c);
+        }
+        try {
+            acceptor.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (socketFile != null) {
+            try {
+                Files.deleteIfExists(socketFile);
+            } catch (IOException e) {
+                LOG.warn("could not remove socket {}: {}", socketFile, e.getMessage());
+            }
+        }
+        LOG.info("stopped serving snapshot {}", export.image().manifest().id());
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // nothing left to release
+        }
+    }
+}
