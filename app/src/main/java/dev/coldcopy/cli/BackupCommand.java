@@ -32,15 +32,20 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "backup",
         mixinStandardHelpOptions = true,
         description = {
-            "Back up the disks of a stopped VM now, through the same routes as the service.",
-            "Prints one line per disk: VM/TARGET SNAPSHOT-ID full|incremental|delta REASON",
+            "Back up the disks of a stopped VM now.",
             "",
-            "Images must lie under an allowed root (coldcopy.allowed-roots: /var/lib/libvirt/images and",
-            "$COLDCOPY_HOME/images); --allow-root DIR allows another directory for this backup.",
+            "Runs the same routes as the service. Prints one line per disk:",
+            "  VM/TARGET SNAPSHOT-ID full|incremental|delta REASON",
+            "",
+            "Images must lie under an allowed root (coldcopy.allowed-roots:",
+            "/var/lib/libvirt/images and $COLDCOPY_HOME/images); --allow-root DIR allows",
+            "another directory for this backup.",
             "",
             "Examples:",
-            "  coldcopy backup --repo file:/backups --vm web --disk vda=/var/lib/libvirt/images/web.qcow2",
-            "  coldcopy backup --repo file:/tmp/backups --vm test --disk vda=/tmp/test.qcow2 --allow-root /tmp"
+            "  coldcopy backup --repo file:/backups --vm web \\",
+            "      --disk vda=/var/lib/libvirt/images/web.qcow2",
+            "  coldcopy backup --repo file:/tmp/backups --vm test \\",
+            "      --disk vda=/tmp/test.qcow2 --allow-root /tmp"
         })
 final class BackupCommand implements Callable<Integer> {
 

@@ -36,12 +36,13 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "demo",
         mixinStandardHelpOptions = true,
         description = {
-            "A self-contained walk-through: a VM disk, two backups through the running service, two restores.",
+            "Walk through two backups and two restores on a scratch VM disk.",
             "",
-            "Creates a small qcow2 chain, starts the service on a scratch home, drops a \"stopped\" event",
-            "into its spool and shows the full backup arriving; writes to the disk, drops a second event",
-            "and shows the incremental; then restores both snapshots and proves them identical to the",
-            "disk as it was at each backup. Everything happens under --dir (removed unless --keep)."
+            "Creates a small qcow2 chain, starts the service on a scratch home, drops a",
+            "\"stopped\" event into its spool and shows the full backup arriving; writes to",
+            "the disk, drops a second event and shows the incremental; then restores both",
+            "snapshots and proves them identical to the disk as it was at each backup.",
+            "Everything happens under --dir (removed unless --keep)."
         })
 final class DemoCommand implements Callable<Integer> {
     private static final long MIB = 1 << 20;

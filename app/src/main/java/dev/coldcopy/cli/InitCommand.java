@@ -11,10 +11,14 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(
         name = "init",
         mixinStandardHelpOptions = true,
-        description = {"Create a repository: test that the store keeps what it is given (a test object written,",
-            "read back, listed and deleted), then write its config. With --key-file the repository is encrypted",
-            "(make a key with: coldcopy key generate FILE). Fails if a repository exists there already.",
-            "A backup into a repository that does not exist yet creates it the same way."})
+        description = {
+            "Create a repository, after testing that its store keeps data.",
+            "",
+            "A test object is written, read back, listed and deleted, then the config is",
+            "written. With --key-file the repository is encrypted (make a key with:",
+            "coldcopy key generate FILE). Fails if a repository exists there already.",
+            "A backup into a repository that does not exist yet creates it the same way."
+        })
 final class InitCommand implements Callable<Integer> {
 
     @Spec

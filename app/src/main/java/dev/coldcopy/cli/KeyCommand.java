@@ -28,9 +28,13 @@ final class KeyCommand implements Runnable {
     @Command(
             name = "generate",
             mixinStandardHelpOptions = true,
-            description = {"Write a new random 32-byte key (64 hex digits) to FILE, readable by its owner only (mode 0600).",
-                "Refuses to overwrite an existing file. Keep a copy somewhere safe: without the key an",
-                "encrypted repository cannot be read."})
+            description = {
+                "Write a new random 32-byte key (64 hex digits) to FILE.",
+                "",
+                "The file is readable by its owner only (mode 0600). Refuses to overwrite an",
+                "existing file. Keep a copy somewhere safe: without the key an encrypted",
+                "repository cannot be read."
+            })
     static final class Generate implements Callable<Integer> {
         @Spec
         CommandSpec spec;

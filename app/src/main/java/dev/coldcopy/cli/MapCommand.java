@@ -33,12 +33,15 @@ import picocli.CommandLine.Spec;
         name = "map",
         mixinStandardHelpOptions = true,
         description = {
-            "Print the extents of an NBD export, as `nbdinfo --map` does, or with --list the server's exports.",
+            "Print the extents of an NBD export, as `nbdinfo --map` does.",
             "",
-            "One line per extent: `offset length flags description`, adjacent extents with equal flags merged.",
-            "For nbds:// URIs name the CA that signed the server's certificate with --tls-ca-file (and a client",
-            "certificate and key with --tls-cert-file/--tls-key-file when the server verifies clients), or a",
-            "pre-shared key file with --tls-psk-file [--tls-username NAME]."
+            "One line per extent: `offset length flags description`, adjacent extents with",
+            "equal flags merged. With --list, print the server's exports instead.",
+            "",
+            "For nbds:// URIs name the CA that signed the server's certificate with",
+            "--tls-ca-file (and a client certificate and key with --tls-cert-file and",
+            "--tls-key-file when the server verifies clients), or a pre-shared key file",
+            "with --tls-psk-file [--tls-username NAME]. TLS options need an nbds:// URI."
         })
 public final class MapCommand implements Callable<Integer> {
 
@@ -82,6 +85,11 @@ public final class MapCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         NbdUri nbdUri = NbdUri.parse(uri);
         NbdClientOptions.Builder options = NbdClientOptions.builder().verifyHostname(!noVerifyHostname);
+        boolean tlsOptions = tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null || tlsPskFile != null
+                || tlsUsername != null || noVerifyHostname;
+        if (tlsOptions && !nbdUri.tls()) {
+            throw new IOException(NbdClient.tlsOptionsWithoutTls(nbdUri));
+        }
         for (Path p : new Path[] {tlsCaFile, tlsCertFile, tlsKeyFile, tlsPskFile}) {
             if (p != null && !Files.isReadable(p)) {
                 throw new IOException("TLS file " + p + " does not exist or is not readable");
@@ -114,15 +122,34 @@ public final class MapCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The export lines of {@code nbdinfo --list}: {@code export="NAME":} and, when there is one, its description. */
+    /**
+     * The export lines of {@code nbdinfo --list}: {@code export="NAME":} and, when there is one, its description.
+     * Names and descriptions come from the server, so control characters, quotes and backslashes are escaped
+     * as nbdinfo escapes them: a name cannot start a line of its own.
+     */
     static String exportsText(List<ExportDescription> exports) {
         StringBuilder sb = new StringBuilder();
         for (ExportDescription e : exports) {
-            sb.append("export=\"").append(e.name()).append("\":\n");
+            sb.append("export=\"").append(escape(e.name())).append("\":\n");
             if (!e.description().isEmpty()) {
-                sb.append("\tdescription: ").append(e.description()).append('\n');
+                sb.append("\tdescription: ").append(escape(e.description())).append('\n');
             }
         }
+        return sb.toString();
+    }
+
+    /** nbdinfo's escaping: {@code \\} and {@code \"} for backslash and quote, {@code \\uXXXX} for control characters. */
+    static String escape(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> {
+            if (c == '\\' || c == '"') {
+                sb.append('\\').appendCodePoint(c);
+            } else if (c < 0x20 || c == 0x7f) {
+                sb.append(String.format("\\u%04x", c));
+            } else {
+                sb.appendCodePoint(c);
+            }
+        });
         return sb.toString();
     }
 
@@ -131,7 +158,9 @@ public final class MapCommand implements Callable<Integer> {
         for (ExportDescription e : exports) {
             Map<String, String> row = new LinkedHashMap<>();
             row.put("export-name", e.name());
-            row.put("description", e.description());
+            if (!e.description().isEmpty()) { // nbdinfo leaves the key out when there is none
+                row.put("description", e.description());
+            }
             rows.add(row);
         }
         return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(rows) + "\n";

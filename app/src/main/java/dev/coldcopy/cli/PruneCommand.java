@@ -22,14 +22,18 @@ import picocli.CommandLine.Spec;
         name = "prune",
         mixinStandardHelpOptions = true,
         description = {
-            "Remove the snapshots no keep rule keeps, then delete every chunk no remaining snapshot uses.",
-            "Per VM and disk, a snapshot stays when any rule keeps it (restic's rules; periods in UTC):",
-            "--keep-last N keeps the newest N; --keep-hourly/-daily/-weekly/-monthly/-yearly N keep the newest",
-            "snapshot of each of the last N hours/days/ISO weeks/months/years that have one (-1: all);",
+            "Remove the snapshots no keep rule keeps, and their unused chunks.",
+            "",
+            "Per VM and disk, a snapshot stays when any rule keeps it (restic's rules;",
+            "periods in UTC): --keep-last N keeps the newest N;",
+            "--keep-hourly/-daily/-weekly/-monthly/-yearly N keep the newest snapshot of",
+            "each of the last N hours/days/ISO weeks/months/years that have one (-1: all);",
             "--keep-within 7d keeps all taken within 7 days of the disk's newest snapshot.",
-            "Each disk's newest snapshot (and its newest full or incremental) always stays. Without a keep rule",
-            "prune refuses. It holds the repository's exclusive lock: running backups finish first (up to --wait),",
-            "backups that start meanwhile wait for it."})
+            "Each disk's newest snapshot (and its newest full or incremental) always stays.",
+            "Without a keep rule prune refuses. Then every chunk no remaining snapshot uses",
+            "is deleted. Prune holds the repository's exclusive lock: running backups",
+            "finish first (up to --wait), backups that start meanwhile wait for it."
+        })
 final class PruneCommand implements Callable<Integer> {
 
     @Spec

@@ -20,11 +20,14 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "restore",
         mixinStandardHelpOptions = true,
         description = {
-            "Restore a snapshot of a disk to a new qcow2 or raw image; every chunk is verified first.",
-            "A delta snapshot (backed up from a foreign checkpoint) restores onto a copy of its base image.",
+            "Restore a snapshot of a disk to a new qcow2 or raw image.",
+            "",
+            "Every chunk is verified first. A delta snapshot (backed up from a foreign",
+            "checkpoint) restores onto a copy of its base image (--onto).",
             "",
             "Example:",
-            "  coldcopy restore --repo file:/backups --vm web --disk vda --output /tmp/web-vda.qcow2"
+            "  coldcopy restore --repo file:/backups --vm web --disk vda \\",
+            "      --output /tmp/web-vda.qcow2"
         })
 final class RestoreCommand implements Callable<Integer> {
 

@@ -20,15 +20,17 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "run",
         mixinStandardHelpOptions = true,
         description = {
-            "Run the service: back up each VM whose \"stopped\" event arrives (spool or POST /events).",
+            "Run the service: back up each VM when its \"stopped\" event arrives.",
             "",
-            "Each disk goes into the configured repository; results, dead letters and metrics as configured.",
+            "Events come from the spool directory or POST /events. Each disk goes into the",
+            "configured repository; results, dead letters and metrics as configured.",
             "",
             "Embedded defaults: spool, results, dead letters and a file repository under",
             "$COLDCOPY_HOME (root: /var/lib/coldcopy, others: ~/.local/share/coldcopy).",
             "",
-            "--check validates the configuration and its routes and prints what the service would use,",
-            "without starting anything; exit 1 with the reason when something is wrong (or a key unknown)."
+            "--check validates the configuration and its routes and prints what the",
+            "service would use, without starting anything; exit 1 with the reason when",
+            "something is wrong (or a key unknown)."
         })
 final class RunCommand implements Callable<Integer> {
 

@@ -25,15 +25,21 @@ import picocli.CommandLine.Spec;
         name = "serve",
         mixinStandardHelpOptions = true,
         description = {
-            "Serve a snapshot of a disk as a read-only NBD export, straight from the repository: chunks are read",
-            "when a client needs them, each verified before it is served (a damaged one is an I/O error, never",
-            "wrong data). Prints the NBD URI, then serves until interrupted (Ctrl-C) or, with --once, until the",
-            "last client disconnects. Any NBD client works: qemu-img, qemu-io, nbdcopy, nbdinfo, qemu, nbd-client.",
+            "Serve a snapshot of a disk as a read-only NBD export.",
+            "",
+            "Straight from the repository: chunks are read when a client needs them, each",
+            "verified before it is served (a damaged one is an I/O error, never wrong",
+            "data). Prints the NBD URI, then serves until interrupted (Ctrl-C) or, with",
+            "--once, until the last client disconnects. Any NBD client works: qemu-img,",
+            "qemu-io, nbdcopy, nbdinfo, qemu, nbd-client.",
             "",
             "Examples:",
-            "  coldcopy serve --repo file:/backups --vm web --disk vda --socket /tmp/web.sock",
-            "  qemu-img convert -p -O qcow2 'nbd+unix:///?socket=/tmp/web.sock' web-vda.qcow2",
-            "  qemu-img create -f qcow2 -b 'nbd+unix:///?socket=/tmp/web.sock' -F raw overlay.qcow2"
+            "  coldcopy serve --repo file:/backups --vm web --disk vda \\",
+            "      --socket /tmp/web.sock",
+            "  qemu-img convert -p -O qcow2 'nbd+unix:///?socket=/tmp/web.sock' \\",
+            "      web-vda.qcow2",
+            "  qemu-img create -f qcow2 -F raw \\",
+            "      -b 'nbd+unix:///?socket=/tmp/web.sock' overlay.qcow2"
         })
 final class ServeCommand implements Callable<Integer> {
     /** clients may hang up and come straight back (qemu-img probes, then opens): --once waits this long */

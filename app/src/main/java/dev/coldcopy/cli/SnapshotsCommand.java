@@ -19,7 +19,12 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(
         name = "snapshots",
         mixinStandardHelpOptions = true,
-        description = "List the snapshots in a repository: VM, disk, id, time, kind, disk size, data and stored bytes.")
+        description = {
+            "List the snapshots in a repository.",
+            "",
+            "One line per snapshot: VM, disk, id, time, kind, disk size, data and stored",
+            "bytes."
+        })
 final class SnapshotsCommand implements Callable<Integer> {
 
     @Spec

@@ -15,9 +15,13 @@ import picocli.CommandLine.Spec;
         name = "unlock",
         mixinStandardHelpOptions = true,
         description = {
-            "Remove stale repository locks and list the others. A lock is stale when its holder has not refreshed it",
-            "for 30 minutes, or ran on this host and has exited. Backups and prune ignore stale locks anyway; this only",
-            "tidies up. --all also removes live locks: only when no coldcopy process uses the repository."})
+            "Remove stale repository locks and list the others.",
+            "",
+            "A lock is stale when its holder has not refreshed it for 30 minutes, or ran",
+            "on this host and has exited. Backups and prune ignore stale locks anyway;",
+            "this only tidies up. --all also removes live locks: use it only when no",
+            "coldcopy process uses the repository."
+        })
 final class UnlockCommand implements Callable<Integer> {
 
     @Spec

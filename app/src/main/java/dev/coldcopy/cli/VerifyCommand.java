@@ -17,15 +17,17 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "verify",
         mixinStandardHelpOptions = true,
         description = {
-            "Check that every chunk of a snapshot (or of all) is there and intact.",
+            "Check that the chunks of a snapshot (or of all) are intact.",
             "",
-            "Each chunk must exist, decrypt, decompress and hash to its address. Every bad object is",
-            "printed with the snapshots that use it; the exit status is 1 when there is one.",
+            "Each chunk must exist, decrypt, decompress and hash to its address. Every",
+            "bad object is printed with the snapshots that use it; the exit status is 1",
+            "when there is one.",
             "",
-            "A damaged chunk is moved to quarantine/chunks/ in the repository (kept for inspection), so",
-            "that deduplication no longer trusts it: the next backup of the same data stores it again,",
-            "and from then on the snapshots that used it restore again. A backup whose newest snapshot",
-            "uses a quarantined chunk is full."
+            "A damaged chunk is moved to quarantine/chunks/ in the repository (kept for",
+            "inspection), so that deduplication no longer trusts it: the next backup of",
+            "the same data stores it again, and from then on the snapshots that used it",
+            "restore again. A backup whose newest snapshot uses a quarantined chunk is",
+            "full."
         })
 final class VerifyCommand implements Callable<Integer> {
 

@@ -195,7 +195,15 @@ class MapCommandTest {
 
             CliRun noClientCert = coldcopy("map", uri, "--tls-ca-file", pki.resolve("ca-cert.pem").toString());
             assertThat(noClientCert.exit()).isNotZero();
-            assertThat(noClientCert.err()).startsWith("coldcopy map: ").hasLineCount(1);
+            assertThat(noClientCert.err()).startsWith("coldcopy map: ").hasLineCount(1)
+                    .contains("the server probably requires a client certificate").contains("--tls-cert-file");
+
+            CliRun wrongKey = coldcopy("map", uri, "--tls-ca-file", pki.resolve("ca-cert.pem").toString(),
+                    "--tls-cert-file", pki.resolve("client-cert.pem").toString(),
+                    "--tls-key-file", pki.resolve("server-key.pem").toString());
+            assertThat(wrongKey.exit()).isNotZero();
+            assertThat(wrongKey.err()).startsWith("coldcopy map: ").hasLineCount(1)
+                    .contains("does not belong to the certificate");
         }
     }
 
@@ -214,6 +222,57 @@ class MapCommandTest {
             CliRun certificates = coldcopy("map", uri);
             assertThat(certificates.exit()).isNotZero();
             assertThat(certificates.err()).startsWith("coldcopy map: ").hasLineCount(1).contains("--tls-psk-file");
+        }
+    }
+
+    @Test
+    void listEscapesControlCharactersAsNbdinfoAndOmitsMissingDescriptionsInJson() throws Exception {
+        try (NbdkitServer server = NbdkitServer.builder("memory").filter("exportname").param("size=1M")
+                .param("exportname=tab\tx").param("exportname=nl\nexport=\"fake\":").param("exportname=q\"b\\s")
+                .param("exportname-list=explicit").start()) {
+            String uri = server.uri().toString();
+            CliRun text = coldcopy("map", "--list", uri);
+            assertThat(text.exit()).as(text.err()).isZero();
+            List<String> nbdinfoExportLines = nbdinfo("--list", uri).lines().filter(l -> l.startsWith("export=")).toList();
+            assertThat(text.out().lines().toList()).isEqualTo(nbdinfoExportLines)
+                    .contains("export=\"tab\\u0009x\":").hasSize(3);
+
+            CliRun json = coldcopy("map", "--list", "--json", uri);
+            assertThat(json.exit()).as(json.err()).isZero();
+            ObjectMapper mapper = new ObjectMapper();
+            List<String> names = new ArrayList<>();
+            mapper.readTree(json.out()).forEach(e -> {
+                names.add(e.get("export-name").asText());
+                assertThat(e.has("description")).as("description of an export without one").isFalse();
+            });
+            assertThat(names).containsExactly("tab\tx", "nl\nexport=\"fake\":", "q\"b\\s");
+            mapper.readTree(nbdinfo("--list", "--json", uri)).get("exports")
+                    .forEach(e -> assertThat(e.has("description")).isFalse());
+        }
+    }
+
+    @Test
+    void tlsOptionsWithAPlainUriAreRefused() {
+        Path pki = TlsCertificates.create(tmp.resolve("pki"));
+        try (NbdkitServer server = NbdkitServer.builder("memory").param("size=1M").tcp().start()) {
+            String uri = server.uri().toString();
+            CliRun run = coldcopy("map", uri, "--tls-ca-file", pki.resolve("ca-cert.pem").toString());
+            assertThat(run.exit()).isNotZero();
+            assertThat(run.out()).isEmpty();
+            assertThat(run.err()).hasLineCount(1)
+                    .startsWith("coldcopy map: TLS options given but the URI is nbd://: use nbds://127.0.0.1:");
+        }
+    }
+
+    @Test
+    void aPlainUriAgainstATlsServerSaysToUseNbds() {
+        Path pki = TlsCertificates.create(tmp.resolve("pki"));
+        try (NbdkitServer server = NbdkitServer.builder("memory").param("size=1M").tlsCertificates(pki, false).start()) {
+            String plain = server.uri().toString().replace("nbds://", "nbd://");
+            CliRun run = coldcopy("map", plain);
+            assertThat(run.exit()).isNotZero();
+            assertThat(run.err()).hasLineCount(1).contains("the server requires TLS: use nbds://127.0.0.1:")
+                    .contains("--tls-ca-file");
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.coldcopy.nbd.camel;
 
+import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdUri;
 import dev.coldcopy.nbd.protocol.TlsCredentials;
 import dev.coldcopy.nbd.protocol.TlsPsk;
@@ -215,6 +216,7 @@ public class NbdConfiguration implements Cloneable {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext "
                     + "(e.g. qemu:dirty-bitmap:NAME), not base:allocation");
         }
+        checkTlsMatchesUri();
         if (tlsPskFile != null && !tlsPskFile.isBlank()) {
             if (sslContext != null || tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null) {
                 throw new IllegalArgumentException("nbd: tlsPskFile (a pre-shared key) and certificates "
@@ -236,6 +238,28 @@ public class NbdConfiguration implements Cloneable {
         } else if (sslContext != null && (tlsCaFile != null || tlsCertFile != null || tlsKeyFile != null)) {
             throw new IllegalArgumentException("nbd: give either sslContext or tlsCaFile/tlsCertFile/tlsKeyFile, not both");
         }
+    }
+
+    /** TLS options on an endpoint without TLS would be ignored and the data sent in the clear: refused. */
+    private void checkTlsMatchesUri() {
+        boolean tlsOptions = sslContext != null || isSet(tlsCaFile) || isSet(tlsCertFile) || isSet(tlsKeyFile)
+                || isSet(tlsPskFile) || isSet(tlsUsername);
+        if (!tlsOptions || transport == null) {
+            return;
+        }
+        NbdUri target = toNbdUri();
+        if (target == null) {
+            return; // the URI comes per message; the client refuses it there
+        }
+        if (!target.tls()) {
+            throw new IllegalArgumentException("nbd: " + ("tcp".equals(transport)
+                    ? "TLS options given but tls=false: set tls=true (nbds://), or drop the TLS options"
+                    : NbdClient.tlsOptionsWithoutTls(target)));
+        }
+    }
+
+    private static boolean isSet(String s) {
+        return s != null && !s.isBlank();
     }
 
     private static Path path(String file) {

@@ -34,6 +34,8 @@ final class Handshake {
     private boolean structured;
     private final Map<String, Integer> contexts = new LinkedHashMap<>();
     private ExportInfo info;
+    /** Set after a TLS handshake without a client certificate until the server's first reply arrives. */
+    private boolean firstExchangeWithoutCertificate;
 
     Handshake(Wire wire, NbdUri uri, NbdClientOptions options) {
         this.wire = wire;
@@ -101,6 +103,12 @@ final class Handshake {
     private Step startTls() throws IOException {
         sendOption(NBD_OPT_STARTTLS, new byte[0]);
         OptionReply r = readReply(NBD_OPT_STARTTLS);
+        if (isError(r.type)) {
+            // qemu-nbd without --tls-creds answers NBD_REP_ERR_POLICY, nbdkit without --tls NBD_REP_ERR_UNSUP
+            throw NbdOptionException.explained("the server does not offer TLS: use nbd://" + hostAndExport()
+                    + " without TLS options (it answered NBD_OPT_STARTTLS with " + replyTypeName(r.type) + ")",
+                    optionName(NBD_OPT_STARTTLS), replyTypeName(r.type), new String(r.data, StandardCharsets.UTF_8).strip());
+        }
         if (r.type != NBD_REP_ACK) {
             throw unexpected(NBD_OPT_STARTTLS, r);
         }
@@ -119,6 +127,7 @@ final class Handshake {
                 ctx = SSLContext.getDefault();
             }
             wire = ((Wire.ChannelWire) wire).startTls(ctx, uri.host(), uri.port(), options.verifyHostname());
+            firstExchangeWithoutCertificate = !((Wire.TlsWire) wire).sentClientCertificate();
         } catch (IOException e) {
             throw new NbdException("TLS handshake with " + uri.host() + ":" + uri.port() + " failed: " + explainTls(e), e);
         } catch (java.security.GeneralSecurityException e) {
@@ -127,15 +136,32 @@ final class Handshake {
         return Step.STRUCTURED_REPLY;
     }
 
-    private static String explainPsk(IOException e) {
+    /**
+     * Why a PSK handshake failed. Once the server has picked a PSK cipher suite it is doing PSK, so a failure
+     * after that is the key (GnuTLS then sends decrypt_error, bad_record_mac or handshake_failure). A failure
+     * before it is a user the server does not know or a server without PSK: both are named, the key first.
+     */
+    private String explainPsk(IOException e) {
         String m = String.valueOf(e.getMessage());
-        if (m.contains("decrypt_error") || m.contains("unknown_psk_identity") || m.contains("bad_record_mac")) {
-            return "the server does not accept this user name and key (" + m + ")";
+        String user = options.tlsPsk().identity();
+        boolean chosePsk = e instanceof Wire.TlsPskHandshakeException p && p.serverChosePsk();
+        if (m.contains("unknown_psk_identity")) {
+            return "the server does not know user '" + user + "' (check the username, tlsUsername / CLI --tls-username) (" + m + ")";
         }
-        if (m.contains("handshake_failure")) {
-            return m + "; the server may use X.509 certificates rather than a pre-shared key (use tlsCaFile instead)";
+        if (chosePsk && (m.contains("decrypt_error") || m.contains("bad_record_mac") || m.contains("handshake_failure"))) {
+            return "the server did not accept the key for user '" + user + "' (check the key file and the username) (" + m + ")";
+        }
+        if (m.contains("decrypt_error") || m.contains("bad_record_mac") || m.contains("handshake_failure")) {
+            return "the server did not accept the key for user '" + user + "' (check the key file and the username), "
+                    + "or it uses X.509 certificates rather than a pre-shared key (then use tlsCaFile, CLI --tls-ca-file) (" + m + ")";
         }
         return m;
+    }
+
+    /** {@code host:port/export} of the URI, for suggesting the other scheme. */
+    private String hostAndExport() {
+        String h = uri.host() != null && uri.host().contains(":") ? "[" + uri.host() + "]" : uri.host();
+        return h + ":" + uri.port() + "/" + uri.exportName();
     }
 
     /** What to do about a failed TLS handshake, in the user's terms rather than JSSE's. */
@@ -386,14 +412,38 @@ final class Handshake {
 
     private void sendOption(int option, byte[] data) throws IOException {
         ByteBuffer h = ByteBuffer.allocate(16).putLong(IHAVEOPT).putInt(option).putInt(data.length).flip();
-        wire.write(h, ByteBuffer.wrap(data));
+        try {
+            wire.write(h, ByteBuffer.wrap(data));
+        } catch (IOException e) {
+            throw firstExchangeFailed(e);
+        }
+    }
+
+    /**
+     * A server that verifies clients (nbdkit --tls-verify-peer, qemu verify-peer=on) lets a TLS 1.3 handshake
+     * without a client certificate finish, then hangs up: the first exchange after it is where that shows.
+     */
+    private IOException firstExchangeFailed(IOException e) {
+        if (!firstExchangeWithoutCertificate || e instanceof NbdException) {
+            return e;
+        }
+        firstExchangeWithoutCertificate = false;
+        return new NbdException("the TLS session with " + uri.host() + ":" + uri.port() + " ended right after the handshake ("
+                + e.getMessage() + "): the server probably requires a client certificate; give tlsCertFile and tlsKeyFile "
+                + "(CLI: --tls-cert-file, --tls-key-file)", e);
     }
 
     private record OptionReply(int type, byte[] data) {
     }
 
     private OptionReply readReply(int option) throws IOException {
-        ByteBuffer h = read(20);
+        ByteBuffer h;
+        try {
+            h = read(20);
+        } catch (IOException e) {
+            throw firstExchangeFailed(e);
+        }
+        firstExchangeWithoutCertificate = false;
         long magic = h.getLong();
         if (magic != NBD_REP_MAGIC) {
             throw new NbdProtocolException("bad option reply magic 0x" + Long.toHexString(magic) + " to " + optionName(option));
@@ -423,6 +473,14 @@ final class Handshake {
     }
 
     private NbdOptionException refused(int option, OptionReply r) {
+        if (r.type == NBD_REP_ERR_TLS_REQD) {
+            String how = uri.transport() == NbdUri.Transport.TCP
+                    ? "use nbds://" + hostAndExport() + " (and --tls-ca-file or --tls-psk-file; component: tlsCaFile or tlsPskFile)"
+                    : "this client does TLS over TCP only: connect with nbds://HOST:PORT/" + uri.exportName();
+            return NbdOptionException.explained("the server requires TLS: " + how + " (it refused " + optionName(option)
+                    + " with NBD_REP_ERR_TLS_REQD)", optionName(option), replyTypeName(r.type),
+                    new String(r.data, StandardCharsets.UTF_8).strip());
+        }
         String what = switch (option) {
             case NBD_OPT_GO, NBD_OPT_INFO, NBD_OPT_SET_META_CONTEXT, NBD_OPT_LIST_META_CONTEXT, NBD_OPT_EXPORT_NAME ->
                     "for export '" + uri.exportName() + "'";

@@ -122,6 +122,7 @@ public final class NbdClient implements AutoCloseable {
 
     /** A handshake-only session, ended with NBD_OPT_ABORT. */
     private static <T> T session(NbdUri uri, NbdClientOptions options, HandshakeJob<T> job) throws IOException {
+        requireTlsScheme(uri, options);
         Wire wire = Wire.connect(uri, options.connectTimeout());
         Handshake hs = new Handshake(wire, uri, options);
         AtomicBoolean timedOut = new AtomicBoolean();
@@ -138,7 +139,24 @@ public final class NbdClient implements AutoCloseable {
         }
     }
 
+    /** TLS credentials with a plain URI would silently send the data unencrypted: refused instead. */
+    private static void requireTlsScheme(NbdUri uri, NbdClientOptions options) {
+        if (!uri.tls() && (options.sslContext() != null || options.tlsPsk() != null)) {
+            throw new IllegalArgumentException(tlsOptionsWithoutTls(uri));
+        }
+    }
+
+    /** The one-line refusal of TLS options given for a URI without TLS. */
+    public static String tlsOptionsWithoutTls(NbdUri uri) {
+        return uri.transport() == NbdUri.Transport.TCP
+                ? "TLS options given but the URI is nbd://: use nbds://" + uri.toString().substring("nbd://".length())
+                        + " for TLS, or drop the TLS options"
+                : "TLS options given but the URI is nbd+unix:// (TLS over a Unix socket is not supported): "
+                        + "connect over TCP with nbds://HOST:PORT/" + uri.exportName() + ", or drop the TLS options";
+    }
+
     private static NbdConnection open(NbdUri uri, NbdClientOptions options) throws IOException {
+        requireTlsScheme(uri, options);
         Wire wire = Wire.connect(uri, options.connectTimeout());
         Handshake hs = new Handshake(wire, uri, options);
         AtomicBoolean timedOut = new AtomicBoolean();
@@ -303,14 +321,16 @@ public final class NbdClient implements AutoCloseable {
         ByteBuffer whole = ByteBuffer.allocate((int) (end - start));
         CompletableFuture<Void> head = CompletableFuture.completedFuture(null);
         CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+        int length = src.remaining();
         if (offset != start) {
-            head = readAsync(start, whole.duplicate().limit((int) Math.min(minimum, end - start)));
+            head = explainRmwRead(readAsync(start, whole.duplicate().limit((int) Math.min(minimum, end - start))),
+                    offset, length);
         }
         long lastBlock = Math.max(start, end - minimum);
         if (offset + src.remaining() != end && (lastBlock != start || offset == start)) {
             ByteBuffer view = whole.duplicate();
             view.position((int) (lastBlock - start));
-            tail = readAsync(lastBlock, view);
+            tail = explainRmwRead(readAsync(lastBlock, view), offset, length);
         }
         return CompletableFuture.allOf(head, tail).thenComposeAsync(v -> {
             ByteBuffer patch = whole.duplicate();
@@ -318,6 +338,22 @@ public final class NbdClient implements AutoCloseable {
             patch.put(src);
             return writeAsync(start, whole, fua);
         });
+    }
+
+    /** A failed read of a partial block names the unaligned write it serves, so a write step does not just report a READ. */
+    private CompletableFuture<Void> explainRmwRead(CompletableFuture<Void> read, long writeOffset, int writeLength) {
+        return read.handle((v, t) -> {
+            Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+            if (c == null) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            if (c instanceof NbdServerErrorException s) {
+                c = new NbdServerErrorException("the read of a read-modify-write for the unaligned write of " + writeLength
+                        + " bytes at offset " + writeOffset + " (the server's minimum block size is " + minimum
+                        + ") failed", s);
+            }
+            return CompletableFuture.<Void>failedFuture(c);
+        }).thenCompose(f -> f);
     }
 
     /**

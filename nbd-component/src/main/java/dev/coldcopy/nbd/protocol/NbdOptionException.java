@@ -16,6 +16,18 @@ public class NbdOptionException extends NbdException {
         this.serverMessage = serverMessage;
     }
 
+    /** A refusal with a message of its own, for refusals better explained in the user's terms than the protocol's. */
+    public static NbdOptionException explained(String message, String option, String replyType, String serverMessage) {
+        return new NbdOptionException(message, option, replyType, serverMessage, true);
+    }
+
+    private NbdOptionException(String message, String option, String replyType, String serverMessage, boolean explained) {
+        super(message);
+        this.option = option;
+        this.replyType = replyType;
+        this.serverMessage = serverMessage;
+    }
+
     /** The option name, e.g. {@code NBD_OPT_GO}. */
     public String option() {
         return option;

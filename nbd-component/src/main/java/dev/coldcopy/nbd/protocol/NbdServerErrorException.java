@@ -31,6 +31,16 @@ public class NbdServerErrorException extends NbdException {
         this.length = original.length;
     }
 
+    /** The same failure with words in front saying what the command was for (e.g. the read of a read-modify-write). */
+    NbdServerErrorException(String purpose, NbdServerErrorException original) {
+        super(purpose + ": " + original.getMessage(), original);
+        this.command = original.command;
+        this.errorName = original.errorName;
+        this.error = original.error;
+        this.offset = original.offset;
+        this.length = original.length;
+    }
+
     public String command() {
         return command;
     }

@@ -10,6 +10,8 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -63,8 +65,10 @@ public final class TlsCredentials {
             KeyManagerFactory kmf = null;
             if (certFile != null) {
                 List<Certificate> chain = certificates(certFile);
+                PrivateKey key = privateKey(keyFile);
+                requireMatchingKey(chain.get(0), certFile, key, keyFile);
                 KeyStore keys = emptyStore();
-                keys.setKeyEntry("client", privateKey(keyFile), new char[0], chain.toArray(new Certificate[0]));
+                keys.setKeyEntry("client", key, new char[0], chain.toArray(new Certificate[0]));
                 kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
                 kmf.init(keys, new char[0]);
             }
@@ -73,6 +77,37 @@ public final class TlsCredentials {
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalArgumentException("cannot build the TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A key that does not belong to the certificate passes every local check and only fails mid-handshake
+     * as a broken pipe; signing a probe with the key and verifying it with the certificate finds it first.
+     */
+    private static void requireMatchingKey(Certificate cert, Path certFile, PrivateKey key, Path keyFile) {
+        PublicKey publicKey = cert.getPublicKey();
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            default -> key.getAlgorithm(); // Ed25519, Ed448: the name is the signature algorithm
+        };
+        boolean matches;
+        try {
+            byte[] probe = "coldcopy key check".getBytes(StandardCharsets.US_ASCII);
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(probe);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(publicKey);
+            verifier.update(probe);
+            matches = verifier.verify(signature);
+        } catch (GeneralSecurityException e) {
+            matches = false; // e.g. an EC key with an RSA certificate
+        }
+        if (!matches) {
+            throw new IllegalArgumentException("the private key in " + keyFile + " does not belong to the certificate in "
+                    + certFile + " (its public key differs): give the key the certificate was made for");
         }
     }
 

@@ -126,7 +126,10 @@ abstract class Wire implements Closeable {
             }
             ssl.setSSLParameters(params);
             ssl.startHandshake();
-            return new TlsWire(ssl.getInputStream(), ssl.getOutputStream(), ssl, this);
+            // with TLS 1.3 a server that wants a client certificate only says so after our Finished: remember
+            // whether one was sent, so the first exchange that dies can name the likely cause
+            boolean sentCertificate = ssl.getSession().getLocalCertificates() != null;
+            return new TlsWire(ssl.getInputStream(), ssl.getOutputStream(), ssl, this, sentCertificate);
         }
 
         /**
@@ -135,10 +138,43 @@ abstract class Wire implements Closeable {
          */
         Wire startTlsPsk(TlsPsk psk) throws IOException {
             TlsClientProtocol protocol = new TlsClientProtocol(channel.socket().getInputStream(), channel.socket().getOutputStream());
-            PSKTlsClient client = new PSKTlsClient(new BcTlsCrypto(new SecureRandom()),
-                    new BasicTlsPSKIdentity(psk.identity(), psk.key()));
-            protocol.connect(client);
-            return new TlsWire(protocol.getInputStream(), protocol.getOutputStream(), protocol::close, this);
+            PskClient client = new PskClient(psk);
+            try {
+                protocol.connect(client);
+            } catch (IOException e) {
+                throw new TlsPskHandshakeException(e, client.serverChosePsk);
+            }
+            return new TlsWire(protocol.getInputStream(), protocol.getOutputStream(), protocol::close, this, true);
+        }
+    }
+
+    /** BouncyCastle's PSK client, noting whether the server answered with a PSK cipher suite. */
+    private static final class PskClient extends PSKTlsClient {
+        private boolean serverChosePsk;
+
+        PskClient(TlsPsk psk) {
+            super(new BcTlsCrypto(new SecureRandom()), new BasicTlsPSKIdentity(psk.identity(), psk.key()));
+        }
+
+        @Override
+        public void notifySelectedCipherSuite(int selectedCipherSuite) {
+            super.notifySelectedCipherSuite(selectedCipherSuite);
+            serverChosePsk = true; // only PSK suites are offered, so any suite the server picks is one
+        }
+    }
+
+    /** A failed TLS-PSK handshake; {@link #serverChosePsk()} tells whether the server had agreed to use a PSK. */
+    static final class TlsPskHandshakeException extends IOException {
+        private static final long serialVersionUID = 1L;
+        private final boolean serverChosePsk;
+
+        TlsPskHandshakeException(IOException cause, boolean serverChosePsk) {
+            super(cause.getMessage(), cause);
+            this.serverChosePsk = serverChosePsk;
+        }
+
+        boolean serverChosePsk() {
+            return serverChosePsk;
         }
     }
 
@@ -150,9 +186,11 @@ abstract class Wire implements Closeable {
         private final OutputStream out;
         private byte[] readScratch = new byte[0];
         private byte[] writeScratch = new byte[0];
+        private final boolean sentClientCertificate;
 
-        TlsWire(InputStream in, OutputStream out, Closeable session, ChannelWire plain) {
+        TlsWire(InputStream in, OutputStream out, Closeable session, ChannelWire plain, boolean sentClientCertificate) {
             this.session = session;
+            this.sentClientCertificate = sentClientCertificate;
             this.plain = plain;
             this.in = in;
             this.out = out;
@@ -195,6 +233,11 @@ abstract class Wire implements Closeable {
             }
             out.write(writeScratch, 0, total);
             out.flush();
+        }
+
+        /** Whether the client presented a certificate (always true for PSK, where none is needed). */
+        boolean sentClientCertificate() {
+            return sentClientCertificate;
         }
 
         @Override

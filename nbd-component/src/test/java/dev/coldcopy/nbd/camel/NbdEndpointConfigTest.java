@@ -95,4 +95,16 @@ class NbdEndpointConfigTest {
         assertThatThrownBy(() -> context.getEndpoint("nbd:tcp?host=127.0.0.1&tls=true&tlsCertFile=" + psk))
                 .hasStackTraceContaining("give both tlsCertFile and tlsKeyFile");
     }
+
+    @Test
+    void tlsOptionsWithoutTlsAreRefusedRatherThanIgnored(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path psk = java.nio.file.Files.writeString(dir.resolve("keys.psk"), "alice:0011223344556677\n");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:tcp?host=127.0.0.1&tlsPskFile=" + psk))
+                .hasStackTraceContaining("TLS options given but tls=false: set tls=true");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:uri?uri=RAW(nbd://127.0.0.1:10809/disk)&tlsPskFile=" + psk))
+                .hasStackTraceContaining("TLS options given but the URI is nbd://: use nbds://127.0.0.1:10809/disk");
+        assertThatThrownBy(() -> context.getEndpoint("nbd:unix?socket=/x&tlsPskFile=" + psk))
+                .hasStackTraceContaining("TLS options given but the URI is nbd+unix://");
+        assertThat(context.getEndpoint("nbd:uri?uri=RAW(nbds://127.0.0.1:10809/disk)&tlsPskFile=" + psk)).isNotNull();
+    }
 }

@@ -1,6 +1,7 @@
 package dev.coldcopy.nbd.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.coldcopy.nbd.testing.NbdkitServer;
 import dev.coldcopy.nbd.testing.QemuImages;
@@ -58,6 +59,22 @@ class UnalignedWriteTest {
             Path copy = dir.resolve("copy.raw");
             Tools.run(Duration.ofMinutes(1), List.of("nbdcopy", server.uri().toString(), copy.toString()));
             assertThat(QemuImages.sha256(copy)).isEqualTo(QemuImages.sha256(expected));
+        }
+    }
+
+    @Test
+    void aFailedReadOfAReadModifyWriteSaysItServesAnUnalignedWrite() throws Exception {
+        Path file = dir.resolve("eio.raw");
+        Files.write(file, new byte[SIZE]);
+        try (NbdkitServer server = NbdkitServer.builder("file").filter("blocksize-policy").filter("error")
+                .param("file=" + file).param("blocksize-minimum=4096").param("blocksize-error-policy=error")
+                .param("error-pread=EIO").param("error-pread-rate=100%").start();
+             NbdClient client = NbdClient.connect(server.uri(), NbdClientOptions.defaults())) {
+            assertThatThrownBy(() -> client.write(5000, ByteBuffer.wrap(new byte[100])))
+                    .isInstanceOf(NbdServerErrorException.class)
+                    .hasMessageStartingWith("the read of a read-modify-write for the unaligned write of 100 bytes at offset 5000")
+                    .hasMessageContaining("NBD_CMD_READ at offset 4096").hasMessageContaining("EIO");
+            client.write(4096, ByteBuffer.wrap(new byte[4096])); // aligned writes need no read and still work
         }
     }
 }
