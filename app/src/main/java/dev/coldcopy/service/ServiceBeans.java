@@ -120,6 +120,7 @@ public final class ServiceBeans {
         ExecutorService pool = camel.getExecutorServiceManager().newFixedThreadPool(ServiceBeans.class, "coldcopy-disk", disks);
         camel.getRegistry().bind("diskPool", pool);
         Path ids = Path.of(camel.resolvePropertyPlaceholders("{{coldcopy.home}}"), "state", "event-ids");
+        InterruptedEvents.release(camel, ids);
         camel.getRegistry().bind("eventIds", FileIdempotentRepository.fileIdempotentRepository(new File(ids.toString()), 10_000));
     }
 }
