@@ -36,6 +36,13 @@ final class RepositoryOptionsMixin {
 
     private RepositoryOptions.Builder options() {
         RepositoryOptions.Builder options = RepositoryOptions.builder();
+        // the service's S3 credentials from the environment (application.properties recommends these), so a
+        // repository the service writes can be read with the same environment; else the AWS variables/chain
+        String access = System.getenv("COLDCOPY_REPOSITORY_S3_ACCESS_KEY");
+        String secret = System.getenv("COLDCOPY_REPOSITORY_S3_SECRET_KEY");
+        if (access != null && !access.isBlank() && secret != null && !secret.isBlank()) {
+            options.s3Credentials(access, secret);
+        }
         if (keyFile != null) {
             options.keyFile(keyFile);
         }

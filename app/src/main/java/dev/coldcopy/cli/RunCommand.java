@@ -59,7 +59,10 @@ final class RunCommand implements Callable<Integer> {
         }
         if (check) {
             ConfigurationCheck.Report report = ConfigurationCheck.run(Optional.ofNullable(configDir), profiles, overrides);
-            report.lines().forEach(spec.commandLine().getOut()::println);
+            // "configuration OK" only when nothing is wrong: a warning makes the verdict (and the exit status) a failure
+            report.lines().stream().map(l -> report.warnings().isEmpty() || !l.equals("configuration OK") ? l
+                    : "configuration has " + report.warnings().size() + " problem(s), listed below")
+                    .forEach(spec.commandLine().getOut()::println);
             report.warnings().forEach(w -> spec.commandLine().getErr().println("coldcopy run --check: " + w));
             return report.warnings().isEmpty() ? 0 : OneLineErrors.EXIT_FAILURE;
         }

@@ -48,6 +48,15 @@ class ServicePermanentFailuresTest {
     }
 
     @Test
+    @Timeout(90)
+    void wrongS3CredentialsAreNotRetried() throws Exception {
+        service = patientService();
+        s3 = S3RepositoryRoundTripTest.startS3(service, dir);
+        service.set("coldcopy.repository.s3.secret-key", "not-the-secret");
+        assertFailsAtOnce("check the S3 access key and secret");
+    }
+
+    @Test
     @Timeout(60)
     void aWrongKeyFileIsNotRetried() throws Exception {
         Path repo = dir.resolve("repo");

@@ -443,7 +443,12 @@ public final class S3Backend implements RepositoryBackend {
     }
 
     private RepositoryException failure(String what, Exception e) {
-        return new RepositoryException(what + " in " + description + " failed: " + CamelDelivery.describe(e), e);
+        String message = what + " in " + description + " failed: " + CamelDelivery.describe(e);
+        if (e instanceof S3Exception s3e && s3e.statusCode() == 403) {
+            return new dev.coldcopy.repository.RepositoryAccessDeniedException(message
+                    + " (check the S3 access key and secret: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or coldcopy.repository.s3.*)", e);
+        }
+        return new RepositoryException(message, e);
     }
 
     @Override
