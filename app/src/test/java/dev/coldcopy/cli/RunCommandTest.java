@@ -79,6 +79,7 @@ class RunCommandTest {
         Files.writeString(config.resolve("application.properties"), "coldcopy.home = " + dir.resolve("home") + "\ncoldcopy.retry.maxx = 5\n");
         CliRun check = CliRun.coldcopy("run", "--check", "--config", config.toString());
         assertThat(check.exit()).isEqualTo(1);
+        assertThat(check.out()).doesNotContain("configuration OK").contains("configuration has 1 problem(s), listed below");
         assertThat(check.err().strip()).isEqualTo("coldcopy run --check: unknown setting coldcopy.retry.maxx ("
                 + config.resolve("application.properties") + ") is ignored: did you mean coldcopy.retry.max?");
     }
