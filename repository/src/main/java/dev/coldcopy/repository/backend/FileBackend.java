@@ -151,6 +151,9 @@ public final class FileBackend implements RepositoryBackend {
 
     @Override
     public void put(String key, byte[] data) throws IOException {
+        // the directory first, race-tolerant: Camel's file producer fails when another process (or another
+        // producer in this one) creates the same new directory at the same moment
+        createDirectories(resolve(key).getParent());
         delivery.send(key, key, data, Map.of());
         if (durable) {
             Path file = resolve(key);
