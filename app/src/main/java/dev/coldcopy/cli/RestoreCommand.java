@@ -37,15 +37,11 @@ final class RestoreCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptionsMixin repo;
 
-    @Option(names = "--vm", required = true, paramLabel = "NAME")
-    String vm;
+    @Mixin
+    SnapshotSelectionMixin selection;
 
-    @Option(names = "--disk", required = true, paramLabel = "TARGET")
-    String disk;
 
-    @Option(names = "--snapshot", paramLabel = "ID|latest", defaultValue = "latest",
-            description = "Snapshot id (see `coldcopy snapshots`), or latest (default).")
-    String snapshot;
+
 
     @Option(names = "--output", required = true, paramLabel = "PATH", description = "Image to create (must not exist).")
     Path output;
@@ -66,25 +62,13 @@ final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Repository repository = repo.open()) {
-            SnapshotManifest manifest = find(repository);
+            SnapshotManifest manifest = selection.find(repository);
             RestoreResult result = new Restorer(repository).restore(
                     new RestoreRequest(manifest, output, RestoreFormat.parse(format), Optional.ofNullable(onto), sync));
             spec.commandLine().getOut().printf("%s/%s %s restored to %s (%s, %s written, %s zero) in %.1f s%n",
-                    vm, disk, manifest.id(), result.output(), format, Sizes.human(result.bytesWritten()),
+                    selection.vm, selection.disk, manifest.id(), result.output(), format, Sizes.human(result.bytesWritten()),
                     Sizes.human(result.bytesZeroed()), result.duration().toMillis() / 1000.0);
         }
         return 0;
-    }
-
-    private SnapshotManifest find(Repository repository) throws Exception {
-        if (!"latest".equals(snapshot)) {
-            SnapshotManifest m = repository.load(SnapshotId.parse(snapshot));
-            if (!m.vm().equals(vm) || !m.disk().equals(disk)) {
-                throw new IllegalArgumentException("snapshot " + snapshot + " is of " + m.vm() + "/" + m.disk() + ", not " + vm + "/" + disk);
-            }
-            return m;
-        }
-        return repository.latest(vm, disk).orElseThrow(() ->
-                new IllegalArgumentException("no snapshot of " + vm + "/" + disk + " in " + repo.repository));
     }
 }

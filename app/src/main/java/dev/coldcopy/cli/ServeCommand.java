@@ -51,15 +51,11 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptionsMixin repo;
 
-    @Option(names = "--vm", required = true, paramLabel = "NAME")
-    String vm;
+    @Mixin
+    SnapshotSelectionMixin selection;
 
-    @Option(names = "--disk", required = true, paramLabel = "TARGET")
-    String disk;
 
-    @Option(names = "--snapshot", paramLabel = "ID|latest", defaultValue = "latest",
-            description = "Snapshot id (see `coldcopy snapshots`), or latest (default). A delta cannot be served alone.")
-    String snapshot;
+
 
     @ArgGroup(exclusive = true)
     Where where;
@@ -93,7 +89,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         ChunkCache closeLater = null;
         try (Repository repository = repo.open()) {
-            SnapshotManifest manifest = find(repository);
+            SnapshotManifest manifest = selection.find(repository);
             // read-ahead on as many threads as a restore fetches with: clients mostly read front to back
             ChunkCache chunks = new ChunkCache(repository, cache, cache == 0 ? 0 : repository.options().parallelism());
             closeLater = chunks;
@@ -113,7 +109,7 @@ final class ServeCommand implements Callable<Integer> {
                 }, "coldcopy-serve-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
                 PrintWriter out = spec.commandLine().getOut();
-                out.printf("serving %s/%s snapshot %s (%s, %s, read-only); connect to:%n%s%n", vm, disk, manifest.id(),
+                out.printf("serving %s/%s snapshot %s (%s, %s, read-only); connect to:%n%s%n", selection.vm, selection.disk, manifest.id(),
                         manifest.kind().label(), Sizes.human(manifest.virtualSize()), server.uri());
                 out.flush();
                 if (once) {
@@ -154,17 +150,5 @@ final class ServeCommand implements Callable<Integer> {
                     + " to protect the disk's data on the network; use --socket, a loopback address, or an SSH tunnel");
         }
         return tcp;
-    }
-
-    private SnapshotManifest find(Repository repository) throws Exception {
-        if (!"latest".equals(snapshot)) {
-            SnapshotManifest m = repository.load(SnapshotId.parse(snapshot));
-            if (!m.vm().equals(vm) || !m.disk().equals(disk)) {
-                throw new IllegalArgumentException("snapshot " + snapshot + " is of " + m.vm() + "/" + m.disk() + ", not " + vm + "/" + disk);
-            }
-            return m;
-        }
-        return repository.latest(vm, disk).orElseThrow(() ->
-                new IllegalArgumentException("no snapshot of " + vm + "/" + disk + " in " + repo.repository));
     }
 }

@@ -1,0 +1,34 @@
+package dev.coldcopy.cli;
+
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.SnapshotId;
+import dev.coldcopy.repository.SnapshotManifest;
+import java.io.IOException;
+import picocli.CommandLine.Option;
+
+/** Which snapshot a command works on: a VM's disk, and an id or the latest (restore, serve). */
+final class SnapshotSelectionMixin {
+
+    @Option(names = "--vm", required = true, paramLabel = "NAME")
+    String vm;
+
+    @Option(names = "--disk", required = true, paramLabel = "TARGET")
+    String disk;
+
+    @Option(names = "--snapshot", paramLabel = "ID|latest", defaultValue = "latest",
+            description = "Snapshot id (see `coldcopy snapshots`), or latest (default).")
+    String snapshot;
+
+    /** the chosen snapshot's manifest; a one-line reason when there is none or it is another disk's */
+    SnapshotManifest find(Repository repository) throws IOException {
+        if (!"latest".equals(snapshot)) {
+            SnapshotManifest m = repository.load(SnapshotId.parse(snapshot));
+            if (!m.vm().equals(vm) || !m.disk().equals(disk)) {
+                throw new IllegalArgumentException("snapshot " + snapshot + " is of " + m.vm() + "/" + m.disk() + ", not " + vm + "/" + disk);
+            }
+            return m;
+        }
+        return repository.latest(vm, disk).orElseThrow(() ->
+                new IllegalArgumentException("no snapshot of " + vm + "/" + disk + " in " + repository.uri()));
+    }
+}
