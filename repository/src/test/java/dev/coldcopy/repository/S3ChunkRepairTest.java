@@ -1,32 +1,16 @@
 package dev.coldcopy.repository;
 
 import dev.coldcopy.repository.testing.S3ProxyServer;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import dev.coldcopy.repository.testing.TestServers;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class S3ChunkRepairTest extends AbstractChunkRepairTest {
-    @TempDir
-    static Path serverDir;
-    static S3ProxyServer s3;
-
-    @BeforeAll
-    static void startS3() throws Exception {
-        s3 = S3ProxyServer.start(serverDir);
-        s3.createBucket("backups");
-    }
-
-    @AfterAll
-    static void stopS3() {
-        if (s3 != null) {
-            s3.close();
-        }
-    }
+    @RegisterExtension
+    static final TestServers.S3Proxy S3 = new TestServers.S3Proxy();
 
     @Override
     RepositoryUri repositoryUri() {
-        return s3.repositoryUri("backups", "repair/" + work.getFileName());
+        return S3.server().repositoryUri("backups", "repair/" + work.getFileName());
     }
 
     @Override

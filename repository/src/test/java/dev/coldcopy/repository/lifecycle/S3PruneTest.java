@@ -3,32 +3,17 @@ package dev.coldcopy.repository.lifecycle;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.repository.testing.S3ProxyServer;
+import dev.coldcopy.repository.testing.TestServers;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class S3PruneTest extends AbstractPruneTest {
-    @TempDir
-    static Path serverDir;
-    static S3ProxyServer s3;
-
-    @BeforeAll
-    static void startS3() throws Exception {
-        s3 = S3ProxyServer.start(serverDir);
-        s3.createBucket("backups");
-    }
-
-    @AfterAll
-    static void stopS3() {
-        if (s3 != null) {
-            s3.close();
-        }
-    }
+    @RegisterExtension
+    static final TestServers.S3Proxy S3 = new TestServers.S3Proxy();
 
     @Override
     RepositoryUri repositoryUri() {
-        return s3.repositoryUri("backups", "prune/" + work.getFileName());
+        return S3.server().repositoryUri("backups", "prune/" + work.getFileName());
     }
 
     @Override
@@ -38,6 +23,6 @@ class S3PruneTest extends AbstractPruneTest {
 
     @Override
     Path storageRoot() {
-        return s3.bucketDir("backups").resolve("prune").resolve(work.getFileName().toString());
+        return S3.server().bucketDir("backups").resolve("prune").resolve(work.getFileName().toString());
     }
 }
