@@ -2,8 +2,8 @@ package dev.coldcopy.cli;
 
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
-import dev.coldcopy.restore.Verifier;
-import dev.coldcopy.restore.VerifyResult;
+import dev.coldcopy.repository.verify.Verifier;
+import dev.coldcopy.repository.verify.VerifyResult;
 import java.io.PrintWriter;
 import java.util.Optional;
 import java.util.concurrent.Callable;

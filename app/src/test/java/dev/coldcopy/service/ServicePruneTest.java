@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotManifest;
-import dev.coldcopy.restore.Verifier;
+import dev.coldcopy.repository.verify.Verifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

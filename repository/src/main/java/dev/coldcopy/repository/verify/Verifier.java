@@ -1,4 +1,4 @@
-package dev.coldcopy.restore;
+package dev.coldcopy.repository.verify;
 
 import dev.coldcopy.repository.ChunkAddress;
 import dev.coldcopy.repository.ChunkCorruptException;

@@ -1,4 +1,4 @@
-package dev.coldcopy.restore;
+package dev.coldcopy.repository.verify;
 
 import java.util.List;
 

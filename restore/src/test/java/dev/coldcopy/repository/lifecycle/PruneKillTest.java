@@ -15,7 +15,7 @@ import dev.coldcopy.repository.testing.StartedCamel;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;
-import dev.coldcopy.restore.Verifier;
+import dev.coldcopy.repository.verify.Verifier;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

@@ -8,7 +8,7 @@ import dev.coldcopy.repository.testing.QemuImages;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;
-import dev.coldcopy.restore.Verifier;
+import dev.coldcopy.repository.verify.Verifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
