@@ -117,7 +117,7 @@ final class BackupCommand implements Callable<Integer> {
                 exchange.getMessage().setHeader(dev.coldcopy.service.ColdcopyHeaders.EVENT_ID, event.id());
             });
             @SuppressWarnings("unchecked")
-            List<BackupResult> recorded = done.getProperty(DiskResults.RESULTS, List.class);
+            List<BackupResult> recorded = done.getProperty(dev.coldcopy.service.ColdcopyHeaders.RESULTS, List.class);
             List<BackupResult> results = recorded != null ? recorded : List.of();
             results.stream().filter(r -> "ok".equals(r.outcome())).forEach(r -> spec.commandLine().getOut().println(r.line()));
             spec.commandLine().getOut().flush();

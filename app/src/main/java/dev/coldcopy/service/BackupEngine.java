@@ -9,6 +9,7 @@ import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.security.ImagePolicy;
+import dev.coldcopy.service.steps.DiskBackup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +67,7 @@ public final class BackupEngine implements AutoCloseable {
     }
 
     /** A disk backup starts. @throws BackupInterruptedException coldcopy is stopping */
-    void register(DiskBackup backup) {
+    public void register(DiskBackup backup) {
         running.add(backup);
         if (stopping) {
             running.remove(backup);
@@ -74,7 +75,7 @@ public final class BackupEngine implements AutoCloseable {
         }
     }
 
-    void unregister(DiskBackup backup) {
+    public void unregister(DiskBackup backup) {
         running.remove(backup);
     }
 

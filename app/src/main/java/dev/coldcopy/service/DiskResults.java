@@ -12,19 +12,17 @@ import org.apache.camel.Exchange;
  */
 public final class DiskResults implements AggregationStrategy {
     static final String FAILURES = "coldcopyDiskFailures";
-    /** The exchange property holding every disk's {@link BackupResult}, also when the event failed. */
-    public static final String RESULTS = "coldcopyResults";
 
     @Override
     @SuppressWarnings("unchecked")
     public Exchange aggregate(Exchange oldExchange, Exchange newExchange) {
         Exchange into = oldExchange == null ? newExchange : oldExchange;
-        List<BackupResult> results = into.getProperty(RESULTS, List.class);
+        List<BackupResult> results = into.getProperty(ColdcopyHeaders.RESULTS, List.class);
         if (results == null) {
             results = new ArrayList<>();
-            into.setProperty(RESULTS, results);
+            into.setProperty(ColdcopyHeaders.RESULTS, results);
         }
-        BackupResult result = newExchange.getProperty(BackupProcessors.RESULT, BackupResult.class);
+        BackupResult result = newExchange.getProperty(ColdcopyHeaders.RESULT, BackupResult.class);
         if (result != null) {
             results.add(result);
         }
@@ -47,7 +45,7 @@ public final class DiskResults implements AggregationStrategy {
     public static org.apache.camel.Processor raiseFailures() {
         return exchange -> {
             @SuppressWarnings("unchecked")
-            List<BackupResult> results = exchange.getProperty(RESULTS, List.class);
+            List<BackupResult> results = exchange.getProperty(ColdcopyHeaders.RESULTS, List.class);
             exchange.getMessage().setBody(results);
             @SuppressWarnings("unchecked")
             List<Exception> failures = exchange.getProperty(FAILURES, List.class);

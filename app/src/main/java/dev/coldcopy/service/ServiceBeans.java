@@ -1,15 +1,18 @@
 package dev.coldcopy.service;
 
-import dev.coldcopy.processors.CommitCheckpointProcessor;
-import dev.coldcopy.processors.InspectChainProcessor;
-import dev.coldcopy.processors.OpenExportProcessor;
-import dev.coldcopy.processors.PlanBackupProcessor;
 import dev.coldcopy.service.retention.PruneProcessor;
 import dev.coldcopy.service.retention.SnapshotGauges;
+import dev.coldcopy.service.steps.CloseDiskBackupProcessor;
+import dev.coldcopy.service.steps.CommitCheckpointProcessor;
+import dev.coldcopy.service.steps.CommitSnapshotProcessor;
+import dev.coldcopy.service.steps.InspectChainProcessor;
+import dev.coldcopy.service.steps.LockDiskProcessor;
+import dev.coldcopy.service.steps.OpenExportProcessor;
+import dev.coldcopy.service.steps.PlanBackupProcessor;
+import dev.coldcopy.service.steps.StoreChunkProcessor;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
-import java.util.function.Function;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Processor;
 import org.apache.camel.main.BaseMainSupport;
@@ -37,25 +40,23 @@ public final class ServiceBeans {
         main.bind("httpEventResponse", new HttpEventResponse());
         main.bind("queuedEvent", new QueuedEventProcessor());
         main.bind("diskJobs", backup.diskJobs());
-        main.bind("prepareDiskBackup", backup.prepare());
-        main.bind("storeChunk", backup.storeChunk());
-        main.bind("commitSnapshot", backup.commit());
-        main.bind("finishDiskBackup", backup.finish());
+        // the steps of one disk's backup (routes/backup.yaml), also for routes of your own
+        main.bind("lockDisk", new LockDiskProcessor(engine));
+        main.bind("inspectChain", new InspectChainProcessor());
+        main.bind("planBackup", new PlanBackupProcessor(java.time.Clock.systemUTC()));
+        main.bind("openExport", new OpenExportProcessor());
+        main.bind("storeChunk", new StoreChunkProcessor());
+        main.bind("commitSnapshot", new CommitSnapshotProcessor());
+        main.bind("commitCheckpoint", new CommitCheckpointProcessor());
+        main.bind("closeDiskBackup", new CloseDiskBackupProcessor());
         main.bind("diskFailure", backup.failure());
         main.bind("resultJson", backup.resultJson());
         main.bind("diskResults", new DiskResults());
         main.bind("raiseDiskFailures", DiskResults.raiseFailures());
-        // building blocks for routes of your own (processors module; headers in BackupHeaders), on the
-        // service's qemu tools, image policy, run directory and export server
-        main.bind("inspectChain", onEngine(engine, e -> new InspectChainProcessor(e.inspector())));
-        main.bind("planBackup", new PlanBackupProcessor());
-        main.bind("openExport", onEngine(engine, e -> new OpenExportProcessor(e.tools(), e.runDirectory(), e.exports(),
-                e.settings().diskLockWait())));
-        main.bind("commitCheckpoint", new CommitCheckpointProcessor());
         SnapshotGauges gauges = new SnapshotGauges();
         main.bind("pruneRepository", new PruneProcessor(engine, gauges));
         main.bind("snapshotCommitted", (Processor) exchange -> {
-            BackupResult r = exchange.getProperty(BackupProcessors.RESULT, BackupResult.class);
+            BackupResult r = exchange.getProperty(ColdcopyHeaders.RESULT, BackupResult.class);
             if (r != null && "ok".equals(r.outcome())) {
                 gauges.bind(exchange.getContext());
                 gauges.committed(r.vm(), r.disk(), java.time.Instant.now());
@@ -92,11 +93,6 @@ public final class ServiceBeans {
         }, "coldcopy-gauges");
         t.setDaemon(true);
         t.start();
-    }
-
-    /** A processor made on the engine, which exists only once the configuration is loaded. */
-    private static Processor onEngine(BackupEngineHolder engine, Function<BackupEngine, Processor> make) {
-        return exchange -> make.apply(engine.get(exchange.getContext())).process(exchange);
     }
 
     /** The route watch: a health check now, its timer once the routes run. */

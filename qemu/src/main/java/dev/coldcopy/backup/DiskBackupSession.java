@@ -24,13 +24,11 @@ public final class DiskBackupSession implements AutoCloseable {
     private final DiskLock lock;
     private final CheckpointRotation rotation;
     private final RunningExport export;
-    private final BackupPlan plan;
 
-    private DiskBackupSession(DiskLock lock, CheckpointRotation rotation, RunningExport export, BackupPlan plan) {
+    private DiskBackupSession(DiskLock lock, CheckpointRotation rotation, RunningExport export) {
         this.lock = lock;
         this.rotation = rotation;
         this.export = export;
-        this.plan = plan;
     }
 
     /** Locks the disk, adds the next checkpoint, starts the export; on any failure undoes what it did and rethrows. */
@@ -68,7 +66,7 @@ public final class DiskBackupSession implements AutoCloseable {
             }
             rotation = CheckpointRotation.begin(tools, journal, chain, plan, stillNeeded);
             RunningExport export = exports.start(chain, plan);
-            return new DiskBackupSession(lock, rotation, export, plan);
+            return new DiskBackupSession(lock, rotation, export);
         } catch (RuntimeException e) {
             if (rotation != null) {
                 rotation.close();
@@ -82,10 +80,6 @@ public final class DiskBackupSession implements AutoCloseable {
         return export;
     }
 
-    public BackupPlan plan() {
-        return plan;
-    }
-
     public Optional<String> createdCheckpoint() {
         return rotation.createdCheckpoint();
     }
@@ -93,10 +87,6 @@ public final class DiskBackupSession implements AutoCloseable {
     /** The snapshot manifest is written: keep the new checkpoint, drop the older ones at close. */
     public void commit() {
         rotation.commit();
-    }
-
-    public boolean isCommitted() {
-        return rotation.isCommitted();
     }
 
     @Override

@@ -23,8 +23,4 @@ public record BackupPlan(BackupKind kind, Optional<String> baseBitmap, List<Imag
     public BackupPlan {
         baseLayers = List.copyOf(baseLayers);
     }
-
-    public boolean isFull() {
-        return kind == BackupKind.FULL;
-    }
 }

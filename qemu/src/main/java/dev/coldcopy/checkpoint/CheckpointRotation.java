@@ -94,11 +94,6 @@ public final class CheckpointRotation implements AutoCloseable {
         return created;
     }
 
-    /** The bitmaps {@link #close} removes once committed: this repository's older checkpoints on the top image. */
-    public List<String> obsoleteCheckpoints() {
-        return obsolete;
-    }
-
     /** Call once the snapshot manifest is written. The new bitmap stays; older ones go at {@link #close}. */
     public synchronized void commit() {
         if (closed) {
@@ -108,10 +103,6 @@ public final class CheckpointRotation implements AutoCloseable {
         if (entry != null) {
             journal.forget(entry);
         }
-    }
-
-    public synchronized boolean isCommitted() {
-        return committed;
     }
 
     @Override

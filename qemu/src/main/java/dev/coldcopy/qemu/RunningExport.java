@@ -89,10 +89,6 @@ public final class RunningExport implements AutoCloseable {
         return program;
     }
 
-    public boolean isClosed() {
-        return closed.get();
-    }
-
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {

@@ -49,52 +49,11 @@ public final class StorageDaemonExport implements ExportServer {
         Process process = null;
         QmpClient qmp = null;
         try {
-            List<String> cmd = new ArrayList<>(List.of(tools.qemuStorageDaemon(), "--pidfile", dir.pidFile().toString()));
-            for (int i = chain.depth() - 1; i >= 0; i--) {
-                cmd.add("--blockdev");
-                cmd.add(fileNode(chain.layers().get(i), i));
-                cmd.add("--blockdev");
-                cmd.add(formatNode(chain, i));
-            }
-            // the monitor last: once its socket answers, every block node above is open
-            cmd.addAll(List.of("--chardev", "socket,id=qmp,path=" + dir.qmpSocket() + ",server=on,wait=off",
-                    "--monitor", "chardev=qmp"));
-            LOG.debug("starting {}", cmd);
-            process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.log().toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            process = launch(chain, dir);
             qmp = awaitMonitor(process, dir);
-
-            Optional<String> bitmap = Optional.empty();
-            if (plan.baseBitmap().isPresent()) {
-                String base = plan.baseBitmap().get();
-                List<Map<String, Object>> sources = new ArrayList<>();
-                for (ImageLayer layer : plan.baseLayers()) {
-                    sources.add(Map.of("node", formatNodeName(indexOf(chain, layer)), "name", base));
-                }
-                String tmp = temporaryName(chain);
-                Map<String, Object> add = new LinkedHashMap<>();
-                add.put("node", formatNodeName(0));
-                add.put("name", tmp);
-                add.put("persistent", false);
-                add.put("disabled", true); // an enabled bitmap cannot be exported read-only
-                if (plan.granularity() > 0) {
-                    add.put("granularity", plan.granularity());
-                }
-                qmp.execute("block-dirty-bitmap-add", add);
-                qmp.execute("block-dirty-bitmap-merge", Map.of("node", formatNodeName(0), "target", tmp, "bitmaps", sources));
-                bitmap = Optional.of(tmp);
-            }
-            qmp.execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data",
-                    Map.of("path", dir.socket().toString()))));
-            Map<String, Object> export = new LinkedHashMap<>();
-            export.put("type", "nbd");
-            export.put("id", "coldcopy");
-            export.put("node-name", formatNodeName(0));
-            export.put("name", EXPORT_NAME);
-            export.put("writable", false);
-            bitmap.ifPresent(b -> export.put("bitmaps", List.of(b)));
-            qmp.execute("block-export-add", export);
-
+            Optional<String> bitmap = plan.baseBitmap().isPresent() ? Optional.of(mergeDirtyBitmap(qmp, chain, plan))
+                    : Optional.empty();
+            exportOverNbd(qmp, dir, bitmap);
             Process started = process;
             QmpClient monitor = qmp;
             LOG.info("exporting {} ({}) via qemu-storage-daemon pid {} on {}", chain.top().path(), plan.kind().label(),
@@ -107,20 +66,80 @@ public final class StorageDaemonExport implements ExportServer {
             if (process != null) {
                 ProcessRunner.kill(process);
             }
-            String log = dir.logText();
-            dir.delete();
-            if (e instanceof QemuException qe && !(e instanceof VmRunningException) && QemuTools.isLockError(log)) {
-                throw new VmRunningException(lockMessage(log));
-            }
-            if (e instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e instanceof java.nio.channels.ClosedByInterruptException) {
-                Thread.currentThread().interrupt();
-                throw new QemuException(PROGRAM + " start was interrupted", e);
-            }
-            throw new QemuException(PROGRAM + " could not be started: " + e, e);
+            throw startFailed(e, dir);
         }
+    }
+
+    /** The daemon with every layer opened read-only as a file node and a format node, bottom first. */
+    private Process launch(BackingChain chain, ExportDirectory dir) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(tools.qemuStorageDaemon(), "--pidfile", dir.pidFile().toString()));
+        for (int i = chain.depth() - 1; i >= 0; i--) {
+            cmd.add("--blockdev");
+            cmd.add(fileNode(chain.layers().get(i), i));
+            cmd.add("--blockdev");
+            cmd.add(formatNode(chain, i));
+        }
+        // the monitor last: once its socket answers, every block node above is open
+        cmd.addAll(List.of("--chardev", "socket,id=qmp,path=" + dir.qmpSocket() + ",server=on,wait=off",
+                "--monitor", "chardev=qmp"));
+        LOG.debug("starting {}", cmd);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.log().toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+    }
+
+    /**
+     * The plan's checkpoint from every layer that holds it, merged into one temporary bitmap on the top node
+     * (in memory only: nothing is written to the images). Returns its name.
+     */
+    private static String mergeDirtyBitmap(QmpClient qmp, BackingChain chain, BackupPlan plan) {
+        String base = plan.baseBitmap().orElseThrow();
+        List<Map<String, Object>> sources = new ArrayList<>();
+        for (ImageLayer layer : plan.baseLayers()) {
+            sources.add(Map.of("node", formatNodeName(indexOf(chain, layer)), "name", base));
+        }
+        String tmp = temporaryName(chain);
+        Map<String, Object> add = new LinkedHashMap<>();
+        add.put("node", formatNodeName(0));
+        add.put("name", tmp);
+        add.put("persistent", false);
+        add.put("disabled", true); // an enabled bitmap cannot be exported read-only
+        if (plan.granularity() > 0) {
+            add.put("granularity", plan.granularity());
+        }
+        qmp.execute("block-dirty-bitmap-add", add);
+        qmp.execute("block-dirty-bitmap-merge", Map.of("node", formatNodeName(0), "target", tmp, "bitmaps", sources));
+        return tmp;
+    }
+
+    /** The top node as a read-only NBD export on the directory's Unix socket, with the merged bitmap if any. */
+    private static void exportOverNbd(QmpClient qmp, ExportDirectory dir, Optional<String> bitmap) {
+        qmp.execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data",
+                Map.of("path", dir.socket().toString()))));
+        Map<String, Object> export = new LinkedHashMap<>();
+        export.put("type", "nbd");
+        export.put("id", "coldcopy");
+        export.put("node-name", formatNodeName(0));
+        export.put("name", EXPORT_NAME);
+        export.put("writable", false);
+        bitmap.ifPresent(b -> export.put("bitmaps", List.of(b)));
+        qmp.execute("block-export-add", export);
+    }
+
+    /** The one-line failure of a start (the daemon already gone): a VM holding the image says so. */
+    private static RuntimeException startFailed(Exception e, ExportDirectory dir) {
+        String log = dir.logText();
+        dir.delete();
+        if (e instanceof QemuException && !(e instanceof VmRunningException) && QemuTools.isLockError(log)) {
+            return new VmRunningException(lockMessage(log));
+        }
+        if (e instanceof RuntimeException re) {
+            return re;
+        }
+        if (e instanceof java.nio.channels.ClosedByInterruptException) {
+            Thread.currentThread().interrupt();
+            return new QemuException(PROGRAM + " start was interrupted", e);
+        }
+        return new QemuException(PROGRAM + " could not be started: " + e, e);
     }
 
     private QmpClient awaitMonitor(Process process, ExportDirectory dir) throws IOException {

@@ -76,7 +76,7 @@ public final class PruneProcessor implements Processor {
         long millis = (System.nanoTime() - t0) / 1_000_000;
         result.put("durationMs", millis);
         exchange.setProperty("coldcopyPruneMillis", millis);
-        exchange.getMessage().setHeader("CamelColdcopyOutcome", result.get("outcome").asText());
+        exchange.getMessage().setHeader(dev.coldcopy.service.ColdcopyHeaders.OUTCOME, result.get("outcome").asText());
         exchange.getMessage().setHeader(Exchange.FILE_NAME, "prune-" + SnapshotId.create(Instant.now()).value() + ".json");
         exchange.getMessage().setBody(JSON.writeValueAsString(result) + "\n");
     }
