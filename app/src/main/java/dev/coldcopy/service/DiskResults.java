@@ -1,9 +1,11 @@
 package dev.coldcopy.service;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import org.apache.camel.AggregationStrategy;
 import org.apache.camel.Exchange;
+import org.apache.camel.support.DefaultExchange;
 
 /**
  * Gathers the per-disk results of one VM into a list (the body after the split), keeping failures
@@ -16,7 +18,7 @@ public final class DiskResults implements AggregationStrategy {
     @Override
     @SuppressWarnings("unchecked")
     public Exchange aggregate(Exchange oldExchange, Exchange newExchange) {
-        Exchange into = oldExchange == null ? newExchange : oldExchange;
+        Exchange into = oldExchange == null ? aggregateFor(newExchange) : oldExchange;
         List<BackupResult> results = into.getProperty(ColdcopyHeaders.RESULTS, List.class);
         if (results == null) {
             results = new ArrayList<>();
@@ -34,10 +36,18 @@ public final class DiskResults implements AggregationStrategy {
                 into.setProperty(FAILURES, failures);
             }
             failures.add(failure);
-            newExchange.setException(null);
-            into.setException(null);
         }
         into.getMessage().setBody(results);
+        return into;
+    }
+
+    /**
+     * A new exchange to gather into, not the first disk's own: that one went through the disk's error handler
+     * (retries exhausted, failure handled), and its state would make the event's failure look handled already.
+     */
+    private static Exchange aggregateFor(Exchange first) {
+        Exchange into = new DefaultExchange(first.getContext());
+        into.getMessage().setHeaders(new HashMap<>(first.getMessage().getHeaders()));
         return into;
     }
 
@@ -55,16 +65,6 @@ public final class DiskResults implements AggregationStrategy {
             List<String> reasons = results == null ? List.of() : results.stream()
                     .filter(r -> !"ok".equals(r.outcome())).map(r -> r.disk() + ": " + r.reason()).toList();
             String summary = reasons.isEmpty() ? Reasons.oneLine(failures.get(0)) : String.join("; ", reasons);
-            // The aggregate is built on the first disk's exchange, whose error handler already ran (retries
-            // exhausted, failure handled). Those flags came along with it; left set, they make the error
-            // handlers above treat this new failure as handled already: no dead letter would be written.
-            exchange.getExchangeExtension().setRedeliveryExhausted(false);
-            exchange.getExchangeExtension().setFailureHandled(false);
-            exchange.getExchangeExtension().setErrorHandlerHandled(null);
-            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_HANDLED);
-            exchange.removeProperty(org.apache.camel.Exchange.EXCEPTION_CAUGHT);
-            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_ENDPOINT);
-            exchange.removeProperty(org.apache.camel.Exchange.FAILURE_ROUTE_ID);
             Exception first = failures.get(0);
             if (first instanceof dev.coldcopy.event.BadEventException && failures.size() == 1) {
                 throw new dev.coldcopy.event.BadEventException(summary, first);
