@@ -2,7 +2,7 @@ package dev.coldcopy.cli;
 
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.DiskSpec;
-import dev.coldcopy.event.Names;
+import dev.coldcopy.event.EventNames;
 import dev.coldcopy.service.BackupEngine;
 import dev.coldcopy.service.BackupEngineHolder;
 import dev.coldcopy.service.BackupProgress;
@@ -81,8 +81,8 @@ final class BackupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BackupEvent event = new BackupEvent("cli-" + UUID.randomUUID(), Names.vm(vm), diskSpecs(),
-                Optional.ofNullable(checkpoint).map(Names::checkpoint));
+        BackupEvent event = new BackupEvent("cli-" + UUID.randomUUID(), EventNames.vm(vm), diskSpecs(),
+                Optional.ofNullable(checkpoint).map(EventNames::checkpoint));
         Map<String, String> settings = new LinkedHashMap<>(overrides);
         settings.put("coldcopy.repository", repo.repository);
         settings.put("camel.server.enabled", "false");
@@ -193,7 +193,7 @@ final class BackupCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--disk '" + d + "' must be TARGET=IMAGE, e.g. vda=/var/lib/libvirt/images/web.qcow2");
             }
             // not normalize()d: "dirlink/../x" is for the kernel to resolve (symlink first), as the VM would
-            specs.add(new DiskSpec(Names.target(d.substring(0, eq)), Path.of(d.substring(eq + 1)).toAbsolutePath()));
+            specs.add(new DiskSpec(EventNames.target(d.substring(0, eq)), Path.of(d.substring(eq + 1)).toAbsolutePath()));
         }
         if (specs.stream().map(DiskSpec::target).distinct().count() < specs.size()) {
             throw new IllegalArgumentException("--disk: a target appears twice");

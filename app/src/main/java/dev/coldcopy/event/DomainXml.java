@@ -70,7 +70,7 @@ public final class DomainXml {
         if (source == null || target == null || source.getAttribute("file").isEmpty()) {
             return;
         }
-        String dev = Names.target(target.getAttribute("dev"));
+        String dev = EventNames.target(target.getAttribute("dev"));
         into.add(new DiskSpec(dev, EventParser.imagePath(source.getAttribute("file"), "domainXml disk " + dev)));
     }
 

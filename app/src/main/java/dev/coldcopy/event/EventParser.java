@@ -53,7 +53,7 @@ public final class EventParser {
         }
         String kind = requiredText(root, "event");
         if (!STOPPED.equals(kind)) {
-            throw new BadEventException("event type '" + Names.printable(kind) + "' is not handled (only 'stopped')");
+            throw new BadEventException("event type '" + EventNames.printable(kind) + "' is not handled (only 'stopped')");
         }
         Optional<String> domainXml = optionalText(root, "domainXml");
         Optional<DomainXml.Domain> domain = domainXml.map(DomainXml::parse);
@@ -61,9 +61,9 @@ public final class EventParser {
         String vm = optionalText(root, "vm")
                 .or(() -> domain.map(DomainXml.Domain::name))
                 .orElseThrow(() -> new BadEventException("event has no 'vm'"));
-        Names.vm(vm);
+        EventNames.vm(vm);
         if (domain.isPresent() && !domain.get().name().equals(vm)) {
-            throw new BadEventException("event names vm '" + vm + "' but its domainXml is for '" + Names.printable(domain.get().name()) + "'");
+            throw new BadEventException("event names vm '" + vm + "' but its domainXml is for '" + EventNames.printable(domain.get().name()) + "'");
         }
 
         List<DiskSpec> disks;
@@ -85,7 +85,7 @@ public final class EventParser {
             }
         }
         DiskSpec.requireDistinctImages(disks);
-        Optional<String> checkpoint = optionalText(root, "checkpoint").map(Names::checkpoint);
+        Optional<String> checkpoint = optionalText(root, "checkpoint").map(EventNames::checkpoint);
         // Without an id two stops of the same VM look alike; de-duplicating them could skip a real
         // backup, so only an id the sender gave marks a redelivery.
         String id = optionalText(root, "id").map(EventParser::eventId).orElseGet(() -> "evt-" + UUID.randomUUID());
@@ -103,7 +103,7 @@ public final class EventParser {
             if (!disk.isObject()) {
                 throw new BadEventException(where + " must be an object with 'target' and 'image', not " + describe(disk));
             }
-            String target = Names.target(requiredText(disk, "target", where));
+            String target = EventNames.target(requiredText(disk, "target", where));
             Path image = imagePath(requiredText(disk, "image", where), where + " (" + target + ")");
             disks.add(new DiskSpec(target, image));
         }
@@ -119,20 +119,20 @@ public final class EventParser {
         try {
             path = Path.of(value);
         } catch (InvalidPathException e) {
-            throw new BadEventException(where + ": image path '" + Names.printable(value) + "' is not a valid path");
+            throw new BadEventException(where + ": image path '" + EventNames.printable(value) + "' is not a valid path");
         }
         if (!path.isAbsolute()) {
-            throw new BadEventException(where + ": image path '" + Names.printable(value) + "' must be absolute");
+            throw new BadEventException(where + ": image path '" + EventNames.printable(value) + "' must be absolute");
         }
         if (!path.normalize().equals(path)) {
-            throw new BadEventException(where + ": image path '" + Names.printable(value) + "' must not contain '.' or '..'");
+            throw new BadEventException(where + ": image path '" + EventNames.printable(value) + "' must not contain '.' or '..'");
         }
         return path;
     }
 
     private static String eventId(String id) {
         if (!EVENT_ID.matcher(id).matches()) {
-            throw new BadEventException("event id '" + Names.printable(id) + "' is not allowed (letters, digits and ._:- only)");
+            throw new BadEventException("event id '" + EventNames.printable(id) + "' is not allowed (letters, digits and ._:- only)");
         }
         return id;
     }

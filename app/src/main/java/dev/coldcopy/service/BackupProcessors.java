@@ -12,12 +12,8 @@ import org.apache.camel.Processor;
  * {@link dev.coldcopy.service.steps}): an event into disk jobs, a failed disk into a result, a result into JSON.
  */
 public final class BackupProcessors {
-    private final BackupEngineHolder engine;
     private final ObjectMapper json = new ObjectMapper().setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
-    public BackupProcessors(BackupEngineHolder engine) {
-        this.engine = engine;
-    }
 
     /** BackupEvent → one {@link DiskJob} per disk, for the split. */
     public Processor diskJobs() {

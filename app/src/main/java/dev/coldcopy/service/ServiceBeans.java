@@ -26,7 +26,7 @@ public final class ServiceBeans {
 
     static void bindAll(Main main) {
         BackupEngineHolder engine = new BackupEngineHolder();
-        BackupProcessors backup = new BackupProcessors(engine);
+        BackupProcessors backup = new BackupProcessors();
         main.bind("backupEngine", engine);
         main.bind("eventSizeCheck", new EventSizeCheck());
         EventStates events = new EventStates();

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 
-import dev.coldcopy.checkpoint.BackupPlan;
+import dev.coldcopy.checkpoint.CheckpointPlan;
 import dev.coldcopy.checkpoint.CheckpointJournal;
 import dev.coldcopy.checkpoint.CheckpointRotation;
 import dev.coldcopy.qemu.BackingChain;
@@ -33,7 +33,7 @@ public final class DiskBackupSession implements AutoCloseable {
 
     /** Locks the disk, adds the next checkpoint, starts the export; on any failure undoes what it did and rethrows. */
     public static DiskBackupSession open(DiskLocks locks, Duration lockTimeout, QemuTools tools, CheckpointJournal journal,
-            ExportServer exports, BackingChain chain, BackupPlan plan) {
+            ExportServer exports, BackingChain chain, CheckpointPlan plan) {
         return open(locks.lock(chain.top().path(), lockTimeout), tools, journal, exports, chain, plan, Set.of());
     }
 
@@ -42,7 +42,7 @@ public final class DiskBackupSession implements AutoCloseable {
      * not even a SIGKILL of this JVM leaves an export running or an uncommitted checkpoint behind.
      */
     public static DiskBackupSession open(DiskLock lock, QemuTools tools, RunDirectory runDir,
-            ExportServer exports, BackingChain chain, BackupPlan plan, Set<String> stillNeeded) {
+            ExportServer exports, BackingChain chain, CheckpointPlan plan, Set<String> stillNeeded) {
         try {
             Watchdog.ensureRunning(runDir, tools);
         } catch (RuntimeException e) {
@@ -58,7 +58,7 @@ public final class DiskBackupSession implements AutoCloseable {
      * on (released on failure too). {@code stillNeeded}: checkpoints other disks of the repository build on.
      */
     public static DiskBackupSession open(DiskLock lock, QemuTools tools, CheckpointJournal journal,
-            ExportServer exports, BackingChain chain, BackupPlan plan, Set<String> stillNeeded) {
+            ExportServer exports, BackingChain chain, CheckpointPlan plan, Set<String> stillNeeded) {
         CheckpointRotation rotation = null;
         try {
             if (!lock.image().equals(chain.top().path().toAbsolutePath().normalize())) {

@@ -56,17 +56,17 @@ public final class CheckpointRotation implements AutoCloseable {
      *
      * @throws dev.coldcopy.qemu.VmRunningException the image is open for writing elsewhere
      */
-    public static CheckpointRotation begin(QemuTools tools, CheckpointJournal journal, BackingChain chain, BackupPlan plan) {
+    public static CheckpointRotation begin(QemuTools tools, CheckpointJournal journal, BackingChain chain, CheckpointPlan plan) {
         return begin(tools, journal, chain, plan, Set.of());
     }
 
     /**
-     * As {@link #begin(QemuTools, CheckpointJournal, BackingChain, BackupPlan)}, keeping {@code stillNeeded}:
+     * As {@link #begin(QemuTools, CheckpointJournal, BackingChain, CheckpointPlan)}, keeping {@code stillNeeded}:
      * the checkpoints a later backup still builds on. One image backed up under two names (two VMs, two
      * targets) has one checkpoint per name; removing the other name's would make its next backup a full one.
      * Likewise a delta must keep the checkpoint of the disk's own latest full or incremental snapshot.
      */
-    public static CheckpointRotation begin(QemuTools tools, CheckpointJournal journal, BackingChain chain, BackupPlan plan,
+    public static CheckpointRotation begin(QemuTools tools, CheckpointJournal journal, BackingChain chain, CheckpointPlan plan,
             Set<String> stillNeeded) {
         Path top = chain.top().path();
         List<String> obsolete = chain.top().bitmaps().stream().map(Bitmap::name)

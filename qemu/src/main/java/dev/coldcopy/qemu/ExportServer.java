@@ -1,6 +1,6 @@
 package dev.coldcopy.qemu;
 
-import dev.coldcopy.checkpoint.BackupPlan;
+import dev.coldcopy.checkpoint.CheckpointPlan;
 
 /**
  * Starts a read-only NBD export of a disk over a Unix socket in a private directory. For an incremental or
@@ -18,7 +18,7 @@ public interface ExportServer {
      * @throws VmRunningException the image is held open for writing by another process
      * @throws QemuException      the server did not start (qemu's message included); nothing is left behind
      */
-    RunningExport start(BackingChain chain, BackupPlan plan);
+    RunningExport start(BackingChain chain, CheckpointPlan plan);
 
     /** "qemu-storage-daemon" or "qemu-nbd" (configuration value {@code coldcopy.export.server}). */
     static ExportServer named(String name, QemuTools tools, java.nio.file.Path exportsDir) {

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.coldcopy.checkpoint.BackupPlan;
+import dev.coldcopy.checkpoint.CheckpointPlan;
 
 /**
  * The vdsm way, for hosts without qemu-storage-daemon. qemu-nbd's {@code --bitmap NAME} uses only the first
@@ -45,7 +45,7 @@ public final class QemuNbdOverlayExport implements ExportServer {
     }
 
     @Override
-    public RunningExport start(BackingChain chain, BackupPlan plan) {
+    public RunningExport start(BackingChain chain, CheckpointPlan plan) {
         ExportDirectory dir = ExportDirectory.create(exportsDir, PROGRAM);
         try {
             ImageLayer top = chain.top();
@@ -74,7 +74,7 @@ public final class QemuNbdOverlayExport implements ExportServer {
             cmd.add(target.toString());
             long pid = fork(cmd, dir);
             Files.deleteIfExists(dir.overlay());
-            LOG.info("exporting {} ({}) via qemu-nbd pid {} on {}", top.path(), plan.kind().label(), pid, dir.socket());
+            LOG.info("exporting {} ({}) via qemu-nbd pid {} on {}", top.path(), plan.describe(), pid, dir.socket());
             return new RunningExport(dir, EXPORT_NAME, bitmap, pid, PROGRAM, () -> stop(pid, dir));
         } catch (IOException | RuntimeException e) {
             Processes.readPidFile(dir.pidFile()).filter(p -> Processes.isOurs(p, tools.qemuNbd(), dir.path().toString()))

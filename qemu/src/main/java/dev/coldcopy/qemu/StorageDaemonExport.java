@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.coldcopy.checkpoint.BackupPlan;
+import dev.coldcopy.checkpoint.CheckpointPlan;
 
 /**
  * The libvirt way: qemu-storage-daemon opens the whole chain read-only ({@code --blockdev} nodes, one file
@@ -44,7 +44,7 @@ public final class StorageDaemonExport implements ExportServer {
     }
 
     @Override
-    public RunningExport start(BackingChain chain, BackupPlan plan) {
+    public RunningExport start(BackingChain chain, CheckpointPlan plan) {
         ExportDirectory dir = ExportDirectory.create(exportsDir, PROGRAM);
         Process process = null;
         QmpClient qmp = null;
@@ -56,7 +56,7 @@ public final class StorageDaemonExport implements ExportServer {
             exportOverNbd(qmp, dir, bitmap);
             Process started = process;
             QmpClient monitor = qmp;
-            LOG.info("exporting {} ({}) via qemu-storage-daemon pid {} on {}", chain.top().path(), plan.kind().label(),
+            LOG.info("exporting {} ({}) via qemu-storage-daemon pid {} on {}", chain.top().path(), plan.describe(),
                     process.pid(), dir.socket());
             return new RunningExport(dir, EXPORT_NAME, bitmap, process.pid(), PROGRAM, () -> stop(started, monitor));
         } catch (IOException | RuntimeException e) {
@@ -91,7 +91,7 @@ public final class StorageDaemonExport implements ExportServer {
      * The plan's checkpoint from every layer that holds it, merged into one temporary bitmap on the top node
      * (in memory only: nothing is written to the images). Returns its name.
      */
-    private static String mergeDirtyBitmap(QmpClient qmp, BackingChain chain, BackupPlan plan) {
+    private static String mergeDirtyBitmap(QmpClient qmp, BackingChain chain, CheckpointPlan plan) {
         String base = plan.baseBitmap().orElseThrow();
         List<Map<String, Object>> sources = new ArrayList<>();
         for (ImageLayer layer : plan.baseLayers()) {

@@ -6,8 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-import dev.coldcopy.checkpoint.BackupPlanner;
-import dev.coldcopy.checkpoint.PreviousBackup;
+import dev.coldcopy.checkpoint.CheckpointPlan;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportServer;
 import dev.coldcopy.qemu.QemuTools;
@@ -26,8 +25,10 @@ public final class CrashingBackupMain {
         RunDirectory runDir = RunDirectory.at(workDir);
         ChainInspector inspector = new ChainInspector(tools, new ImagePolicy(List.of(Path.of(args[1]))));
         var chain = inspector.inspect(Path.of(args[2]));
-        var plan = BackupPlanner.plan(chain, "r1", Optional.empty(),
-                Optional.of(new PreviousBackup(args[4], Long.parseLong(args[5]))), Clock.systemUTC());
+        // an incremental from the named checkpoint where it is usable, as the planner would decide
+        var plan = dev.coldcopy.checkpoint.BitmapValidation.of(chain, args[4]).valid()
+                ? CheckpointPlan.since(chain, "r1", args[4], Clock.systemUTC())
+                : CheckpointPlan.full(chain, "r1", Clock.systemUTC());
         ExportServer server = ExportServer.named(args[3], tools, runDir.exports());
         DiskBackupSession session = args.length > 6 && args[6].equals("watchdog")
                 ? DiskBackupSession.open(runDir.diskLocks().lock(chain.top().path(), Duration.ofSeconds(5)), tools, runDir,

@@ -1,5 +1,7 @@
 package dev.coldcopy.backup;
 
+import dev.coldcopy.checkpoint.CheckpointPlan;
+
 import static dev.coldcopy.testing.QemuImages.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,7 +19,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.coldcopy.checkpoint.BackupPlanner;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportServer;
 import dev.coldcopy.qemu.QemuTools;
@@ -47,7 +48,7 @@ class DiskLocksTest {
         var chain = inspector.inspect(disk);
         return DiskBackupSession.open(runDir.diskLocks(), wait, tools, runDir.journal(),
                 ExportServer.named("qemu-storage-daemon", tools, runDir.exports()), chain,
-                BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.empty(), Clock.systemUTC()));
+                CheckpointPlan.full(chain, "r1", Clock.systemUTC()));
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.coldcopy.backup;
 
+import dev.coldcopy.checkpoint.CheckpointPlan;
+
 import static dev.coldcopy.testing.QemuImages.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,8 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import dev.coldcopy.checkpoint.BackupPlanner;
-import dev.coldcopy.checkpoint.PreviousBackup;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ExportServer;
 import dev.coldcopy.process.Processes;
@@ -109,8 +109,7 @@ class ReaperTest {
         // a second run finds nothing to do, and the disk backs up incrementally from PREV as before
         assertThat(new Reaper(work, tools).reap()).isEmpty();
         ChainInspector inspector = new ChainInspector(tools, new ImagePolicy(List.of(images)));
-        assertThat(BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(),
-                Optional.of(new PreviousBackup(PREV, 4 << 20)), Clock.systemUTC()).baseBitmap()).contains(PREV);
+        assertThat(CheckpointPlan.since(inspector.inspect(top), "r1", PREV, Clock.systemUTC()).baseBitmap()).contains(PREV);
     }
 
     @Test
@@ -118,8 +117,7 @@ class ReaperTest {
         RunDirectory runDir = RunDirectory.at(work);
         ChainInspector inspector = new ChainInspector(tools, new ImagePolicy(List.of(images)));
         var chain = inspector.inspect(top);
-        var plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.of(new PreviousBackup(PREV, 4 << 20)),
-                Clock.systemUTC());
+        var plan = CheckpointPlan.since(chain, "r1", PREV, Clock.systemUTC());
         try (DiskBackupSession session = DiskBackupSession.open(runDir.diskLocks(), Duration.ofSeconds(5), tools,
                 runDir.journal(), ExportServer.named("qemu-storage-daemon", tools, runDir.exports()), chain, plan)) {
             List<String> done = new Reaper(runDir, tools).reap();

@@ -75,20 +75,19 @@ class CheckpointRotationTest {
         assertThat(serversMentioning(runDir.root().toString())).isEmpty();
     }
 
-    BackupPlan plan() {
-        return BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(), Optional.of(new PreviousBackup(PREV, SIZE)),
-                Clock.systemUTC());
+    CheckpointPlan plan() {
+        return CheckpointPlan.since(inspector.inspect(top), "r1", PREV, Clock.systemUTC());
     }
 
-    DiskBackupSession open(BackupPlan plan, String server) {
+    DiskBackupSession open(CheckpointPlan plan, String server) {
         return DiskBackupSession.open(runDir.diskLocks(), Duration.ofSeconds(5), tools, runDir.journal(),
                 ExportServer.named(server, tools, runDir.exports()), inspector.inspect(top), plan);
     }
 
     @Test
     void committedBackupKeepsTheNewCheckpointAndDropsThisRepositorysOlderOnes() {
-        BackupPlan plan = plan();
-        assertThat(plan.kind()).isEqualTo(BackupKind.INCREMENTAL);
+        CheckpointPlan plan = plan();
+        assertThat(plan.baseBitmap()).isPresent();
         String next = plan.nextCheckpoint().orElseThrow();
         try (DiskBackupSession session = open(plan, "qemu-storage-daemon")) {
             assertThat(bitmaps(top)).contains(next, PREV, OLDER);
@@ -101,15 +100,14 @@ class CheckpointRotationTest {
         }
         assertThat(bitmaps(top)).containsExactlyInAnyOrder(next, LIBVIRT, OTHER_REPO);
         // the next backup is incremental from the new checkpoint
-        BackupPlan again = BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(),
-                Optional.of(new PreviousBackup(next, SIZE)), Clock.systemUTC());
-        assertThat(again.kind()).isEqualTo(BackupKind.INCREMENTAL);
+        CheckpointPlan again = CheckpointPlan.since(inspector.inspect(top), "r1", next, Clock.systemUTC());
+        assertThat(again.baseBitmap()).contains(next);
         assertThat(again.baseLayers()).hasSize(1);
     }
 
     @Test
     void failedBackupRemovesTheNewCheckpointAndKeepsThePreviousAsBase() {
-        BackupPlan plan = plan();
+        CheckpointPlan plan = plan();
         String next = plan.nextCheckpoint().orElseThrow();
         assertThatThrownBy(() -> {
             try (DiskBackupSession session = open(plan, "qemu-nbd")) {
@@ -123,7 +121,7 @@ class CheckpointRotationTest {
 
     @Test
     void interruptedBackupThreadStillCleansUpEverything() throws Exception {
-        BackupPlan plan = plan();
+        CheckpointPlan plan = plan();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicReference<Boolean> interruptedAfterClose = new AtomicReference<>();
         java.util.concurrent.CountDownLatch exporting = new java.util.concurrent.CountDownLatch(1);
@@ -152,7 +150,7 @@ class CheckpointRotationTest {
 
     @Test
     void closeWithTheInterruptFlagSetStillRemovesTheNewBitmap() {
-        BackupPlan plan = plan();
+        CheckpointPlan plan = plan();
         DiskBackupSession session = open(plan, "qemu-nbd");
         Thread.currentThread().interrupt();
         try {
@@ -168,8 +166,9 @@ class CheckpointRotationTest {
     void fullBackupAfterAnInUseCheckpointCommitsAndDropsIt() {
         leaveInUse(top); // PREV is now in-use in the top image: unusable
         String hashBefore = sha256(base);
-        BackupPlan plan = plan();
-        assertThat(plan.reason()).startsWith("full: bitmap " + PREV + " is in-use in " + top);
+        assertThat(BitmapValidation.of(inspector.inspect(top), PREV).problem().orElseThrow())
+                .startsWith("bitmap " + PREV + " is in-use in " + top);
+        CheckpointPlan plan = CheckpointPlan.full(inspector.inspect(top), "r1", Clock.systemUTC());
         try (DiskBackupSession session = open(plan, "qemu-storage-daemon")) {
             assertThat(session.export().dirtyBitmapContext()).isEmpty();
             session.commit();

@@ -8,16 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.Optional;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.coldcopy.checkpoint.BackupKind;
-import dev.coldcopy.checkpoint.BackupPlan;
-import dev.coldcopy.checkpoint.BackupPlanner;
-import dev.coldcopy.checkpoint.PreviousBackup;
+import dev.coldcopy.checkpoint.BitmapValidation;
+import dev.coldcopy.checkpoint.CheckpointPlan;
 import dev.coldcopy.security.ImagePolicy;
 import dev.coldcopy.security.ImageRefusedException;
 
@@ -36,9 +33,9 @@ class ChainInspectorTest {
         inspector = new ChainInspector(QemuTools.defaults(), new ImagePolicy(List.of(dir)));
     }
 
-    BackupPlan plan(Path top) {
-        return BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(), Optional.of(new PreviousBackup(CP, SIZE)),
-                Clock.systemUTC());
+    /** Whether the previous checkpoint {@code CP} can be the base of an incremental of the chain under {@code top}. */
+    BitmapValidation validation(Path top) {
+        return BitmapValidation.of(inspector.inspect(top), CP);
     }
 
     @Test
@@ -61,18 +58,9 @@ class ChainInspectorTest {
         assertThat(libvirt.granularity()).isEqualTo(65536);
         assertThat(chain.top().bitmap(CP).orElseThrow().flags()).containsExactly("auto");
 
-        BackupPlan plan = plan(top);
-        assertThat(plan.kind()).isEqualTo(BackupKind.INCREMENTAL);
-        assertThat(plan.baseLayers()).extracting(ImageLayer::path).containsExactly(top, mid, base);
-    }
-
-    @Test
-    void fullWhenThereIsNoPreviousBackup() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
-        BackupPlan plan = BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(), Optional.empty(), Clock.systemUTC());
-        assertThat(plan.kind()).isEqualTo(BackupKind.FULL);
-        assertThat(plan.reason()).isEqualTo("full: no previous backup in this repository (no checkpoint yet)");
-        assertThat(plan.nextCheckpoint()).hasValueSatisfying(n -> assertThat(n).startsWith("coldcopy.r1."));
+        BitmapValidation validation = validation(top);
+        assertThat(validation.valid()).isTrue();
+        assertThat(validation.layers()).extracting(ImageLayer::path).containsExactly(top, mid, base);
     }
 
     @Test
@@ -80,7 +68,7 @@ class ChainInspectorTest {
         Path base = qcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
         Path top = overlay(dir.resolve("top.qcow2"), base);
-        assertThat(plan(top).reason()).isEqualTo("full: bitmap " + CP + " is missing from the top image " + top);
+        assertThat(validation(top).problem()).contains("bitmap " + CP + " is missing from the top image " + top);
     }
 
     @Test
@@ -90,8 +78,8 @@ class ChainInspectorTest {
         Path mid = overlay(dir.resolve("mid.qcow2"), base);
         Path top = overlay(dir.resolve("top.qcow2"), mid);
         addBitmap(top, CP);
-        assertThat(plan(top).reason())
-                .isEqualTo("full: hole in the chain: bitmap " + CP + " is in " + base + " but not in " + mid + " above it");
+        assertThat(validation(top).problem())
+                .contains("hole in the chain: bitmap " + CP + " is in " + base + " but not in " + mid + " above it");
     }
 
     @Test
@@ -103,7 +91,7 @@ class ChainInspectorTest {
         leaveInUse(top); // qemu-io opened it read-write and was killed -9
         BackingChain chain = inspector.inspect(top);
         assertThat(chain.top().bitmap(CP).orElseThrow().inUse()).isTrue();
-        assertThat(plan(top).reason()).isEqualTo("full: bitmap " + CP + " is in-use in " + top
+        assertThat(validation(top).problem()).contains("bitmap " + CP + " is in-use in " + top
                 + " (not saved cleanly: the image was not closed properly)");
     }
 
@@ -112,17 +100,16 @@ class ChainInspectorTest {
         Path top = qcow2(dir.resolve("top.qcow2"), "4M");
         addBitmap(top, CP);
         disableBitmap(top, CP);
-        assertThat(plan(top).reason()).isEqualTo("full: bitmap " + CP + " is disabled in " + top + " (not recording writes)");
+        assertThat(validation(top).problem()).contains("bitmap " + CP + " is disabled in " + top + " (not recording writes)");
     }
 
     @Test
     void fullForARawDisk() {
         Path raw = raw(dir.resolve("disk.raw"), "4M");
-        BackupPlan plan = plan(raw);
-        assertThat(plan.kind()).isEqualTo(BackupKind.FULL);
-        assertThat(plan.reason()).isEqualTo("full: raw layer in the chain: top image " + raw
+        assertThat(validation(raw).problem()).contains("raw layer in the chain: top image " + raw
                 + " is raw, which cannot carry bitmaps");
-        assertThat(plan.nextCheckpoint()).isEmpty();
+        assertThat(CheckpointPlan.full(inspector.inspect(raw), "r1", Clock.systemUTC()).nextCheckpoint())
+                .as("a raw top image gets no next checkpoint").isEmpty();
     }
 
     @Test
@@ -132,16 +119,7 @@ class ChainInspectorTest {
         addBitmap(top, CP);
         BackingChain chain = inspector.inspect(top);
         assertThat(chain.layers()).extracting(ImageLayer::format).containsExactly("qcow2", "raw");
-        assertThat(plan(top).kind()).isEqualTo(BackupKind.INCREMENTAL);
-    }
-
-    @Test
-    void fullWhenTheDiskWasResized() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
-        addBitmap(top, CP);
-        resize(top, "8M");
-        assertThat(plan(top).reason())
-                .isEqualTo("full: size changed: the disk is 8388608 bytes, the previous backup saw 4194304 bytes");
+        assertThat(validation(top).valid()).isTrue();
     }
 
     @Test

@@ -24,10 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.coldcopy.backup.DiskBackupSession;
 import dev.coldcopy.backup.RunDirectory;
-import dev.coldcopy.checkpoint.BackupKind;
-import dev.coldcopy.checkpoint.BackupPlan;
-import dev.coldcopy.checkpoint.BackupPlanner;
-import dev.coldcopy.checkpoint.PreviousBackup;
+import dev.coldcopy.checkpoint.CheckpointPlan;
 import dev.coldcopy.security.ImagePolicy;
 
 /** Both export ways against real qemu, read back with nbdinfo/nbdcopy/qemu-io. */
@@ -64,12 +61,11 @@ class ExportTest {
         return ExportServer.named(name, tools, runDir.exports());
     }
 
-    BackupPlan plan(Path top, long size) {
-        return BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(), Optional.of(new PreviousBackup(CP, size)),
-                Clock.systemUTC());
+    CheckpointPlan plan(Path top, long size) {
+        return CheckpointPlan.since(inspector.inspect(top), "r1", CP, Clock.systemUTC());
     }
 
-    DiskBackupSession open(String server, Path top, BackupPlan plan) {
+    DiskBackupSession open(String server, Path top, CheckpointPlan plan) {
         return DiskBackupSession.open(runDir.diskLocks(), Duration.ofSeconds(5), tools, runDir.journal(), server(server),
                 inspector.inspect(top), plan);
     }
@@ -86,8 +82,8 @@ class ExportTest {
         addBitmap(top, CP);
         write(top, 0x22, 0, 4 * K);
         write(top, 0x33, 5 * M + 100, 200);
-        BackupPlan plan = plan(top, 8 * M);
-        assertThat(plan.kind()).isEqualTo(BackupKind.INCREMENTAL);
+        CheckpointPlan plan = plan(top, 8 * M);
+        assertThat(plan.baseBitmap()).isPresent();
         try (DiskBackupSession session = open(server, top, plan)) {
             RunningExport export = session.export();
             String ctx = export.dirtyBitmapContext().orElseThrow();
@@ -121,7 +117,7 @@ class ExportTest {
         write(top, 0x07, 15 * M + 60 * K, 8 * K); // straddles two granules
         addBitmap(top, "libvirt-foreign"); // unrelated bitmaps do not matter
 
-        BackupPlan plan = plan(top, 16 * M);
+        CheckpointPlan plan = plan(top, 16 * M);
         assertThat(plan.baseLayers()).hasSize(3);
         try (DiskBackupSession session = open(server, top, plan)) {
             RunningExport export = session.export();
@@ -138,7 +134,7 @@ class ExportTest {
     void fullExportCarriesNoBitmap(String server) {
         Path top = qcow2(images.resolve("disk.qcow2"), "4M");
         write(top, 0x44, 1 * M, 64 * K);
-        BackupPlan plan = BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(), Optional.empty(), Clock.systemUTC());
+        CheckpointPlan plan = CheckpointPlan.full(inspector.inspect(top), "r1", Clock.systemUTC());
         try (DiskBackupSession session = open(server, top, plan)) {
             assertThat(session.export().dirtyBitmapContext()).isEmpty();
             String info = contexts(session.export().nbdUri());
@@ -155,7 +151,7 @@ class ExportTest {
         Path top = overlay(images.resolve("top.qcow2"), base);
         addBitmap(top, CP);
         BackingChain chain = inspector.inspect(top);
-        BackupPlan plan = plan(top, 4 * M);
+        CheckpointPlan plan = plan(top, 4 * M);
         try (var vm = holdOpen(top)) {
             assertThatThrownBy(() -> server(server).start(chain, plan)).isInstanceOf(VmRunningException.class)
                     .hasMessageStartingWith("VM is running: ").hasMessageContaining("lock");
@@ -167,7 +163,7 @@ class ExportTest {
     void killingTheServerMidReadStillCleansUp(String server) throws Exception {
         Path top = qcow2(images.resolve("disk.qcow2"), "4M");
         write(top, 0x55, 0, 1 * M);
-        BackupPlan plan = BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(), Optional.empty(), Clock.systemUTC());
+        CheckpointPlan plan = CheckpointPlan.full(inspector.inspect(top), "r1", Clock.systemUTC());
         RunningExport export = server(server).start(inspector.inspect(top), plan);
         try (var reader = new NbdReader(export.nbdUri())) {
             assertThat(reader.read(0, 64 * K)).isTrue();
@@ -188,8 +184,7 @@ class ExportTest {
         addBitmap(top, CP);
         BackingChain chain = inspector.inspect(top);
         // a plan naming a bitmap the image does not have: qemu refuses, its message comes through
-        BackupPlan bogus = new BackupPlan(BackupKind.INCREMENTAL, Optional.of("nope"),
-                List.of(chain.top()), G, "test", Optional.empty(), "r1", 4 * M);
+        CheckpointPlan bogus = new CheckpointPlan(Optional.of("nope"), List.of(chain.top()), G, Optional.empty(), "r1");
         assertThatThrownBy(() -> server(server).start(chain, bogus)).isInstanceOf(QemuException.class)
                 .hasMessageContaining("nope");
     }

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.coldcopy.checkpoint.BackupPlanner;
 import dev.coldcopy.qemu.BackingChain;
 import dev.coldcopy.qemu.ChainInspector;
 import dev.coldcopy.qemu.ImageLayer;
@@ -111,13 +110,6 @@ class ImagePolicyTest {
         assertThatThrownBy(() -> Names.checkpoint("--remove")).isInstanceOf(NameRefusedException.class)
                 .hasMessageContaining("must not start with '-'");
         assertThatThrownBy(() -> Names.vmName("")).isInstanceOf(NameRefusedException.class);
-    }
-
-    @Test
-    void checkpointNameFromTheEventIsRefusedBeforePlanning() {
-        BackingChain chain = new BackingChain(List.of(new ImageLayer(root.resolve("d.qcow2"), "qcow2", 1 << 20, List.of())));
-        assertThatThrownBy(() -> BackupPlanner.plan(chain, "abc", java.util.Optional.of("x|y"), java.util.Optional.empty(),
-                java.time.Clock.systemUTC())).isInstanceOf(NameRefusedException.class).hasMessageContaining("'|'");
     }
 
     /** {@code root/dirlink/../disk.qcow2} with {@code dirlink} pointing outside: judged where the kernel goes. */

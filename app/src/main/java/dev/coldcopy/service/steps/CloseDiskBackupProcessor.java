@@ -14,8 +14,9 @@ public final class CloseDiskBackupProcessor implements Processor {
     public void process(Exchange exchange) {
         DiskBackup backup = exchange.getProperty(ColdcopyHeaders.DISK_BACKUP, DiskBackup.class);
         exchange.removeProperty(ColdcopyHeaders.DISK_BACKUP);
-        // A chunk that failed in the streaming split marks the exchange "redelivery exhausted" (so that
-        // nothing retries that one chunk); left set, the disk as a whole would not be retried either.
+        // Camel's splitter marks the exchange "redelivery exhausted" when a chunk fails with stopOnException (so
+        // that nothing retries that one chunk); left set, errors.yaml could not retry the disk as a whole either
+        // (TransientStoreFailureRetryTest).
         exchange.getExchangeExtension().setRedeliveryExhausted(false);
         if (backup != null) {
             backup.close();

@@ -2,7 +2,6 @@ package dev.coldcopy.service.steps;
 
 import dev.coldcopy.backup.DiskBackupSession;
 import dev.coldcopy.backup.DiskLock;
-import dev.coldcopy.checkpoint.BackupPlan;
 import dev.coldcopy.qemu.BackingChain;
 import dev.coldcopy.repository.BackupStatistics;
 import dev.coldcopy.repository.Repository;
@@ -15,6 +14,7 @@ import dev.coldcopy.service.BackupEngine;
 import dev.coldcopy.service.BackupInterruptedException;
 import dev.coldcopy.service.BackupProgress;
 import dev.coldcopy.service.DiskJob;
+import dev.coldcopy.service.plan.BackupPlan;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,7 +39,6 @@ public final class DiskBackup implements AutoCloseable {
     private DiskLock lock;
     private BackingChain chain;
     private BackupPlan plan;
-    private SnapshotKind kind;
     private Optional<SnapshotManifest> parent = Optional.empty();
     private Repository repository;
     private DiskBackupSession session;
@@ -98,10 +97,6 @@ public final class DiskBackup implements AutoCloseable {
         return require(plan, "planBackup");
     }
 
-    public SnapshotKind kind() {
-        return require(kind, "planBackup");
-    }
-
     DiskBackupSession session() {
         return require(session, "openExport");
     }
@@ -148,10 +143,9 @@ public final class DiskBackup implements AutoCloseable {
         this.chain = chain;
     }
 
-    void planned(Repository repository, BackupPlan plan, SnapshotKind kind, Optional<SnapshotManifest> parent) {
+    void planned(Repository repository, BackupPlan plan, Optional<SnapshotManifest> parent) {
         this.repository = repository;
         this.plan = plan;
-        this.kind = kind;
         this.parent = parent;
     }
 
@@ -167,9 +161,9 @@ public final class DiskBackup implements AutoCloseable {
         if (writer == null) {
             checkNotAborted();
             SnapshotHeader header = new SnapshotHeader(job.event().vm(), job.disk().target(), job.disk().image().toString(),
-                    chain().virtualSize(), kind(), plan().reason(), plan().baseBitmap().orElse(null),
+                    chain().virtualSize(), plan().kind(), plan().reason(), plan().baseBitmap().orElse(null),
                     session().createdCheckpoint().orElse(null));
-            writer = repository().newSnapshot(header, kind() == SnapshotKind.INCREMENTAL ? parent : Optional.empty());
+            writer = repository().newSnapshot(header, plan().kind() == SnapshotKind.INCREMENTAL ? parent : Optional.empty());
         }
         return writer;
     }

@@ -4,7 +4,7 @@ import dev.coldcopy.backup.DiskLock;
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.BadEventException;
 import dev.coldcopy.event.DiskSpec;
-import dev.coldcopy.event.Names;
+import dev.coldcopy.event.EventNames;
 import dev.coldcopy.security.RefusedException;
 import dev.coldcopy.service.BackupEngine;
 import dev.coldcopy.service.BackupEngineHolder;
@@ -62,14 +62,14 @@ public final class LockDiskProcessor implements Processor {
         if (message.getBody() instanceof DiskJob job) {
             return job;
         }
-        String vm = Names.vm(required(message, ColdcopyHeaders.VM));
-        String target = Names.target(required(message, ColdcopyHeaders.DISK));
+        String vm = EventNames.vm(required(message, ColdcopyHeaders.VM));
+        String target = EventNames.target(required(message, ColdcopyHeaders.DISK));
         Path image = Path.of(required(message, ColdcopyHeaders.IMAGE));
         if (!image.isAbsolute()) {
             throw new BadEventException("header " + ColdcopyHeaders.IMAGE + ": image path '" + image + "' must be absolute");
         }
         Optional<String> checkpoint = Optional.ofNullable(message.getHeader(ColdcopyHeaders.CHECKPOINT, String.class))
-                .filter(s -> !s.isBlank()).map(Names::checkpoint);
+                .filter(s -> !s.isBlank()).map(EventNames::checkpoint);
         String id = Optional.ofNullable(message.getHeader(ColdcopyHeaders.EVENT_ID, String.class))
                 .orElse(exchange.getExchangeId());
         return new DiskJob(new BackupEvent(id, vm, List.of(new DiskSpec(target, image)), checkpoint),

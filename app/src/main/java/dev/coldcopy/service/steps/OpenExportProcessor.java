@@ -1,7 +1,6 @@
 package dev.coldcopy.service.steps;
 
 import dev.coldcopy.backup.DiskBackupSession;
-import dev.coldcopy.checkpoint.BackupPlan;
 import dev.coldcopy.checkpoint.CheckpointNames;
 import dev.coldcopy.event.BadEventException;
 import dev.coldcopy.nbd.camel.NbdConstants;
@@ -13,6 +12,7 @@ import dev.coldcopy.repository.SnapshotKind;
 import dev.coldcopy.service.BackupEngine;
 import dev.coldcopy.service.ColdcopyHeaders;
 import dev.coldcopy.service.Reasons;
+import dev.coldcopy.service.plan.BackupPlan;
 import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
@@ -42,7 +42,7 @@ public final class OpenExportProcessor implements Processor {
         backup.openSession(lock -> {
             try {
                 return DiskBackupSession.open(lock, engine.tools(), engine.runDirectory(), engine.exports(),
-                        backup.chain(), plan, stillNeeded);
+                        backup.chain(), plan.checkpoints(), stillNeeded);
             } catch (VmRunningException e) {
                 throw new BadEventException(backup.label() + ": " + Reasons.oneLine(e));
             }
@@ -58,7 +58,7 @@ public final class OpenExportProcessor implements Processor {
     /** The checkpoints on this image the rotation must not remove when this backup commits. */
     private static Set<String> checkpointsStillNeeded(DiskBackup backup) throws IOException {
         Set<String> needed = new HashSet<>(checkpointsOtherDisksNeed(backup));
-        if (backup.kind() == SnapshotKind.DELTA) {
+        if (backup.plan().kind() == SnapshotKind.DELTA) {
             // a delta is a side branch: the next normal backup of this disk still builds on the checkpoint of the
             // latest full/incremental, so the delta must not rotate it away
             backup.parent().map(m -> m.header().checkpointCreated()).filter(cp -> !cp.isBlank()).ifPresent(cp -> {

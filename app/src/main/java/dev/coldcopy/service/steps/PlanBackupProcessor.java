@@ -1,12 +1,11 @@
 package dev.coldcopy.service.steps;
 
-import dev.coldcopy.checkpoint.BackupPlan;
-import dev.coldcopy.checkpoint.BackupPlanner;
-import dev.coldcopy.checkpoint.PreviousBackup;
 import dev.coldcopy.repository.Repository;
-import dev.coldcopy.repository.SnapshotKind;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.service.ColdcopyHeaders;
+import dev.coldcopy.service.plan.BackupPlan;
+import dev.coldcopy.service.plan.BackupPlanner;
+import dev.coldcopy.service.plan.PreviousBackup;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.Optional;
@@ -40,16 +39,8 @@ public final class PlanBackupProcessor implements Processor {
         BackupPlan plan = BackupPlanner.plan(backup.chain(), repository.id(), backup.job().event().checkpoint(),
                 previous, clock);
         LOG.info("{}: plan {} ({})", backup.label(), plan.kind().label(), plan.reason());
-        backup.planned(repository, plan, kind(plan), parent);
+        backup.planned(repository, plan, parent);
         exchange.getMessage().setHeader(ColdcopyHeaders.BACKUP_KIND, plan.kind().label());
         exchange.getMessage().setHeader(ColdcopyHeaders.BACKUP_REASON, plan.reason());
-    }
-
-    private static SnapshotKind kind(BackupPlan plan) {
-        return switch (plan.kind()) {
-            case FULL -> SnapshotKind.FULL;
-            case INCREMENTAL -> SnapshotKind.INCREMENTAL;
-            case DELTA -> SnapshotKind.DELTA;
-        };
     }
 }

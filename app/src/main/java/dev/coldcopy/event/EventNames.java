@@ -7,8 +7,8 @@ import java.util.function.UnaryOperator;
  * The name rules of {@link dev.coldcopy.security.Names}, as event validation: a refused name makes the
  * event bad (dead-lettered, never retried).
  */
-public final class Names {
-    private Names() {}
+public final class EventNames {
+    private EventNames() {}
 
     public static String vm(String name) {
         return check(dev.coldcopy.security.Names::vmName, name);

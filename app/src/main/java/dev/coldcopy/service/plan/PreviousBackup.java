@@ -1,4 +1,4 @@
-package dev.coldcopy.checkpoint;
+package dev.coldcopy.service.plan;
 
 /**
  * What the repository's latest snapshot of a disk remembers: the checkpoint bitmap that backup created on

@@ -1,12 +1,14 @@
-package dev.coldcopy.checkpoint;
+package dev.coldcopy.service.plan;
 
+import dev.coldcopy.checkpoint.BitmapValidation;
+import dev.coldcopy.checkpoint.CheckpointNames;
+import dev.coldcopy.checkpoint.CheckpointPlan;
+import dev.coldcopy.qemu.BackingChain;
+import dev.coldcopy.repository.SnapshotKind;
+import dev.coldcopy.security.Names;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
-
-import dev.coldcopy.qemu.BackingChain;
-import dev.coldcopy.qemu.Bitmap;
-import dev.coldcopy.security.Names;
 
 /**
  * Decides full, incremental or delta for one disk. It never fails a backup because incremental is
@@ -29,42 +31,36 @@ public final class BackupPlanner {
             Optional<PreviousBackup> previous, Clock clock) {
         CheckpointNames.checkRepositoryId(repositoryId);
         requestedCheckpoint = requestedCheckpoint.filter(s -> !s.isBlank()).map(Names::checkpoint);
-        Optional<String> next = chain.top().isQcow2()
-                ? Optional.of(CheckpointNames.next(repositoryId, clock,
-                        chain.top().bitmaps().stream().map(Bitmap::name).toList()))
-                : Optional.empty();
 
         String base;
-        BackupKind kind;
+        SnapshotKind kind;
         if (requestedCheckpoint.isPresent()) {
             base = requestedCheckpoint.get();
             boolean ours = previous.filter(p -> base.equals(p.checkpointName())).isPresent();
-            kind = ours ? BackupKind.INCREMENTAL : BackupKind.DELTA;
+            kind = ours ? SnapshotKind.INCREMENTAL : SnapshotKind.DELTA;
         } else if (previous.isEmpty()) {
-            return full(chain, repositoryId, next, "no previous backup in this repository (no checkpoint yet)");
+            return full(chain, repositoryId, clock, "no previous backup in this repository (no checkpoint yet)");
         } else if (!previous.get().createdCheckpoint()) {
-            return full(chain, repositoryId, next, "no checkpoint yet: the previous backup created none");
+            return full(chain, repositoryId, clock, "no checkpoint yet: the previous backup created none");
         } else {
             base = previous.get().checkpointName();
-            kind = BackupKind.INCREMENTAL;
+            kind = SnapshotKind.INCREMENTAL;
         }
 
         BitmapValidation validation = BitmapValidation.of(chain, base);
         if (!validation.valid()) {
             String problem = validation.problem().get();
-            return full(chain, repositoryId, next, kind == BackupKind.DELTA
+            return full(chain, repositoryId, clock, kind == SnapshotKind.DELTA
                     ? "checkpoint " + base + " named in the event cannot be used: " + problem : problem);
         }
         if (previous.isPresent() && previous.get().virtualSize() != chain.virtualSize()) {
-            return full(chain, repositoryId, next, "size changed: the disk is " + chain.virtualSize()
+            return full(chain, repositoryId, clock, "size changed: the disk is " + chain.virtualSize()
                     + " bytes, the previous backup saw " + previous.get().virtualSize() + " bytes");
         }
         List<String> where = validation.layers().stream().map(l -> l.path().getFileName().toString()).toList();
-        String reason = kind.label() + " from " + base + (kind == BackupKind.DELTA ? " (" + whoseCheckpoint(base, repositoryId) + ")" : "")
+        String reason = kind.label() + " from " + base + (kind == SnapshotKind.DELTA ? " (" + whoseCheckpoint(base, repositoryId) + ")" : "")
                 + " merged over " + where.size() + (where.size() == 1 ? " layer " : " layers ") + where;
-        long granularity = chain.top().bitmap(base).map(Bitmap::granularity).orElse(0L);
-        return new BackupPlan(kind, Optional.of(base), validation.layers(), granularity, reason, next, repositoryId,
-                chain.virtualSize());
+        return new BackupPlan(kind, reason, chain.virtualSize(), CheckpointPlan.since(chain, repositoryId, base, clock));
     }
 
     /** Why a named checkpoint gives a delta: it is not the one this disk's latest backup here created. */
@@ -78,8 +74,8 @@ public final class BackupPlanner {
         return "a checkpoint coldcopy did not create";
     }
 
-    private static BackupPlan full(BackingChain chain, String repositoryId, Optional<String> next, String why) {
-        return new BackupPlan(BackupKind.FULL, Optional.empty(), List.of(), 0, "full: " + why, next, repositoryId,
-                chain.virtualSize());
+    private static BackupPlan full(BackingChain chain, String repositoryId, Clock clock, String why) {
+        return new BackupPlan(SnapshotKind.FULL, "full: " + why, chain.virtualSize(),
+                CheckpointPlan.full(chain, repositoryId, clock));
     }
 }

@@ -1,7 +1,11 @@
-package dev.coldcopy.checkpoint;
+package dev.coldcopy.service.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.coldcopy.qemu.BackingChain;
+import dev.coldcopy.qemu.Bitmap;
+import dev.coldcopy.qemu.ImageLayer;
+import dev.coldcopy.repository.SnapshotKind;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -9,12 +13,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-
 import org.junit.jupiter.api.Test;
-
-import dev.coldcopy.qemu.BackingChain;
-import dev.coldcopy.qemu.Bitmap;
-import dev.coldcopy.qemu.ImageLayer;
 
 /** Pure planning logic on hand-built chains (the real-image versions are in ChainInspectorTest). */
 class BackupPlannerTest {
@@ -32,31 +31,14 @@ class BackupPlannerTest {
     }
 
     @Test
-    void namesAreRecognisablePerRepositoryAndSortByTime() {
-        String a = CheckpointNames.name("r1", Instant.parse("2026-11-25T20:30:00.123Z"));
-        String b = CheckpointNames.name("r1", Instant.parse("2026-11-25T20:30:01.000Z"));
-        assertThat(a).isEqualTo("coldcopy.r1.20261125T203000123Z");
-        assertThat(a.compareTo(b)).isNegative();
-        assertThat(CheckpointNames.isColdcopy(a)).isTrue();
-        assertThat(CheckpointNames.belongsTo(a, "r1")).isTrue();
-        assertThat(CheckpointNames.belongsTo(a, "r2")).isFalse();
-        assertThat(CheckpointNames.isColdcopy("libvirt-cp1")).isFalse();
-        assertThat(CheckpointNames.timeOf(a)).contains(Instant.parse("2026-11-25T20:30:00.123Z"));
-        assertThat(CheckpointNames.next("r1", CLOCK, List.of(a))).isEqualTo("coldcopy.r1.20261125T203000124Z");
-        assertThat(CheckpointNames.repositoryId("file:/backups")).hasSize(12).matches("[0-9a-f]+")
-                .isEqualTo(CheckpointNames.repositoryId("file:/backups"))
-                .isNotEqualTo(CheckpointNames.repositoryId("s3://bucket/x"));
-    }
-
-    @Test
     void incrementalFromThePreviousCheckpointMergedOverTheLayersHoldingIt() {
         BackingChain chain = new BackingChain(List.of(layer("top", ok(PREV)), layer("mid", ok(PREV)), layer("base")));
         BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
-        assertThat(plan.kind()).isEqualTo(BackupKind.INCREMENTAL);
+        assertThat(plan.kind()).isEqualTo(SnapshotKind.INCREMENTAL);
         assertThat(plan.baseBitmap()).contains(PREV);
-        assertThat(plan.baseLayers()).extracting(ImageLayer::path).containsExactly(Path.of("/img/top"), Path.of("/img/mid"));
+        assertThat(plan.checkpoints().baseLayers()).extracting(ImageLayer::path).containsExactly(Path.of("/img/top"), Path.of("/img/mid"));
         assertThat(plan.nextCheckpoint()).contains("coldcopy.r1.20261125T203000123Z");
-        assertThat(plan.granularity()).isEqualTo(65536);
+        assertThat(plan.checkpoints().granularity()).isEqualTo(65536);
         assertThat(plan.reason()).startsWith("incremental from " + PREV);
     }
 
@@ -64,15 +46,15 @@ class BackupPlannerTest {
     void eventCheckpointNotCreatedByColdcopyIsADelta() {
         BackingChain chain = new BackingChain(List.of(layer("top", ok("libvirt-7"), ok(PREV))));
         BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-7"), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
-        assertThat(plan.kind()).isEqualTo(BackupKind.DELTA);
+        assertThat(plan.kind()).isEqualTo(SnapshotKind.DELTA);
         assertThat(plan.baseBitmap()).contains("libvirt-7");
         assertThat(plan.reason()).startsWith("delta from libvirt-7 (a checkpoint coldcopy did not create) merged over 1 layer");
         BackupPlan same = BackupPlanner.plan(chain, "r1", Optional.of(PREV), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
-        assertThat(same.kind()).isEqualTo(BackupKind.INCREMENTAL);
+        assertThat(same.kind()).isEqualTo(SnapshotKind.INCREMENTAL);
         BackupPlan noPrevious = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-7"), Optional.empty(), CLOCK);
-        assertThat(noPrevious.kind()).isEqualTo(BackupKind.DELTA);
+        assertThat(noPrevious.kind()).isEqualTo(SnapshotKind.DELTA);
         BackupPlan missing = BackupPlanner.plan(chain, "r1", Optional.of("libvirt-9"), Optional.empty(), CLOCK);
-        assertThat(missing.kind()).isEqualTo(BackupKind.FULL);
+        assertThat(missing.kind()).isEqualTo(SnapshotKind.FULL);
         assertThat(missing.reason()).isEqualTo("full: checkpoint libvirt-9 named in the event cannot be used: bitmap libvirt-9 "
                 + "is missing from the top image /img/top");
     }
@@ -95,7 +77,7 @@ class BackupPlannerTest {
     void rawTopCannotCarryACheckpoint() {
         BackingChain chain = new BackingChain(List.of(new ImageLayer(Path.of("/img/disk.raw"), "raw", SIZE, List.of())));
         BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
-        assertThat(plan.kind()).isEqualTo(BackupKind.FULL);
+        assertThat(plan.kind()).isEqualTo(SnapshotKind.FULL);
         assertThat(plan.reason()).startsWith("full: raw layer in the chain");
         assertThat(plan.nextCheckpoint()).isEmpty();
     }
@@ -113,5 +95,32 @@ class BackupPlannerTest {
         ImageLayer small = new ImageLayer(Path.of("/img/mid"), "qcow2", SIZE / 2, List.of(ok(PREV)));
         BackupPlan plan = BackupPlanner.plan(new BackingChain(List.of(top, small)), "r1", Optional.of(PREV), Optional.empty(), CLOCK);
         assertThat(plan.reason()).startsWith("full: checkpoint " + PREV + " named in the event cannot be used: size changed: /img/mid");
+    }
+
+    @Test
+    void fullWithoutAPreviousBackupStartsTheCheckpointChain() {
+        BackingChain chain = new BackingChain(List.of(layer("top")));
+        BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.empty(), CLOCK);
+        assertThat(plan.kind()).isEqualTo(SnapshotKind.FULL);
+        assertThat(plan.reason()).isEqualTo("full: no previous backup in this repository (no checkpoint yet)");
+        assertThat(plan.baseBitmap()).isEmpty();
+        assertThat(plan.nextCheckpoint()).contains("coldcopy.r1.20261125T203000123Z");
+    }
+
+    @Test
+    void fullWhenTheDiskWasResizedSinceThePreviousBackup() {
+        ImageLayer grown = new ImageLayer(Path.of("/img/top"), "qcow2", 2 * SIZE, List.of(ok(PREV)));
+        BackupPlan plan = BackupPlanner.plan(new BackingChain(List.of(grown)), "r1", Optional.empty(),
+                Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
+        assertThat(plan.kind()).isEqualTo(SnapshotKind.FULL);
+        assertThat(plan.reason()).isEqualTo("full: size changed: the disk is 16777216 bytes, the previous backup saw 8388608 bytes");
+    }
+
+    @Test
+    void aCheckpointNameFromTheEventIsRefusedBeforePlanning() {
+        BackingChain chain = new BackingChain(List.of(layer("top")));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BackupPlanner.plan(chain, "abc", Optional.of("x|y"),
+                Optional.empty(), CLOCK)).isInstanceOf(dev.coldcopy.security.NameRefusedException.class)
+                .hasMessageContaining("'|'");
     }
 }
