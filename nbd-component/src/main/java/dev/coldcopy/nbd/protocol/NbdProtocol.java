@@ -4,8 +4,8 @@ package dev.coldcopy.nbd.protocol;
  * Protocol constants, named exactly as in the NBD specification ({@code doc/proto.md}).
  * All wire integers are big-endian.
  */
-public final class NbdConstants {
-    private NbdConstants() {
+public final class NbdProtocol {
+    private NbdProtocol() {
     }
 
     // --- handshake magics
