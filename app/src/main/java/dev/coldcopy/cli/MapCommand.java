@@ -3,6 +3,7 @@ package dev.coldcopy.cli;
 import dev.coldcopy.nbd.camel.ExtentMap;
 import dev.coldcopy.nbd.protocol.ExportDescription;
 import dev.coldcopy.nbd.protocol.Extent;
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
@@ -49,7 +50,7 @@ public final class MapCommand implements Callable<Integer> {
             description = "nbd://host[:port]/export, nbds://host[:port]/export or nbd+unix:///export?socket=PATH")
     String uri;
 
-    @Option(names = "--context", paramLabel = "NAME", defaultValue = ExtentMap.BASE_ALLOCATION,
+    @Option(names = "--context", paramLabel = "NAME", defaultValue = MetaContexts.BASE_ALLOCATION,
             description = "Meta context to map: base:allocation (default), qemu:dirty-bitmap:NAME, qemu:allocation-depth.")
     String context;
 

@@ -2,6 +2,7 @@ package dev.coldcopy.serve;
 
 import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.protocol.NbdProtocol;
 import java.io.EOFException;
 import java.io.IOException;
@@ -229,13 +230,13 @@ final class ServerConnection implements Runnable {
         boolean match = option == NBD_OPT_LIST_META_CONTEXT && queries.isEmpty();
         for (String q : queries) {
             // "base:" asks for every context of the namespace, of which base:allocation is the only one
-            match |= q.equals(CONTEXT_BASE_ALLOCATION) || q.equals("base:");
+            match |= q.equals(MetaContexts.BASE_ALLOCATION) || q.equals("base:");
         }
         if (option == NBD_OPT_SET_META_CONTEXT) {
             baseAllocation = match;
         }
         if (match) {
-            byte[] context = CONTEXT_BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
+            byte[] context = MetaContexts.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
             ByteBuffer b = ByteBuffer.allocate(4 + context.length);
             b.putInt(BASE_ALLOCATION_ID).put(context).flip();
             reply(option, NBD_REP_META_CONTEXT, b);

@@ -1,5 +1,6 @@
 package dev.coldcopy.nbd.camel;
 
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdUri;
 import dev.coldcopy.nbd.protocol.TlsCredentials;
@@ -102,8 +103,8 @@ public class NbdConfiguration implements Cloneable {
      * {@code qemu:allocation-depth} (extents only). base:allocation is always negotiated as well when the
      * server offers it, to skip zero ranges without reading them.
      */
-    @UriParam(label = "common", defaultValue = "base:allocation")
-    private String metaContext = "base:allocation";
+    @UriParam(label = "common", defaultValue = MetaContexts.BASE_ALLOCATION)
+    private String metaContext = MetaContexts.BASE_ALLOCATION;
 
     /**
      * Read only the ranges marked dirty (bit 0) in metaContext. Unset means: true when metaContext is a
@@ -197,7 +198,7 @@ public class NbdConfiguration implements Cloneable {
         if (dirtyOnly != null) {
             return dirtyOnly;
         }
-        return metaContext != null && metaContext.startsWith(ExtentMap.QEMU_DIRTY_BITMAP_PREFIX);
+        return MetaContexts.isDirtyBitmap(metaContext);
     }
 
     /** Rejects inconsistent options with a clear reason. */
@@ -212,7 +213,7 @@ public class NbdConfiguration implements Cloneable {
         if (metaContext == null || metaContext.isBlank()) {
             throw new IllegalArgumentException("nbd: metaContext must not be empty");
         }
-        if (effectiveDirtyOnly() && ExtentMap.BASE_ALLOCATION.equals(metaContext)) {
+        if (effectiveDirtyOnly() && MetaContexts.BASE_ALLOCATION.equals(metaContext)) {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext "
                     + "(e.g. qemu:dirty-bitmap:NAME), not base:allocation");
         }

@@ -107,9 +107,6 @@ public final class NbdProtocol {
     public static final int NBD_STATE_ZERO = 2;
     public static final int NBD_STATE_DIRTY = 1;
 
-    public static final String CONTEXT_BASE_ALLOCATION = "base:allocation";
-    public static final String CONTEXT_QEMU_DIRTY_BITMAP_PREFIX = "qemu:dirty-bitmap:";
-
     // --- errors
     public static final int NBD_EPERM = 1;
     public static final int NBD_EIO = 5;

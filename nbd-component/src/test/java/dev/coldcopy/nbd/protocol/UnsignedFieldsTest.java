@@ -67,7 +67,7 @@ class UnsignedFieldsTest {
                 int option = in.readInt();
                 in.readFully(new byte[in.readInt()]);
                 if (option == NBD_OPT_SET_META_CONTEXT) {
-                    byte[] name = ExtentMap.BASE_ALLOCATION.getBytes(StandardCharsets.UTF_8);
+                    byte[] name = MetaContexts.BASE_ALLOCATION.getBytes(StandardCharsets.UTF_8);
                     reply(out, option, NBD_REP_META_CONTEXT, 4 + name.length);
                     out.writeInt(1);
                     out.write(name);
@@ -159,7 +159,7 @@ class UnsignedFieldsTest {
     };
 
     private static NbdClient connect(ScriptedServer server) throws IOException {
-        return NbdClient.connect(server.uri(), NbdClientOptions.builder().metaContexts(ExtentMap.BASE_ALLOCATION).build());
+        return NbdClient.connect(server.uri(), NbdClientOptions.builder().metaContexts(MetaContexts.BASE_ALLOCATION).build());
     }
 
     @Test
@@ -223,10 +223,10 @@ class UnsignedFieldsTest {
         };
         try (ScriptedServer server = new ScriptedServer(size, NBD_FLAG_HAS_FLAGS | NBD_FLAG_READ_ONLY, null, extents);
              NbdClient client = connect(server)) {
-            List<Extent> got = client.blockStatus(ExtentMap.BASE_ALLOCATION, 0, size);
+            List<Extent> got = client.blockStatus(MetaContexts.BASE_ALLOCATION, 0, size);
             // the three replies, each 0xFFFFFFFF long with every flag bit set, merge into one extent
             assertThat(got).containsExactly(new Extent(0, size, 0xFFFF_FFFF));
-            assertThat(ExtentMap.toText(ExtentMap.BASE_ALLOCATION, got).strip()).isEqualTo("0  12884901885  4294967295");
+            assertThat(ExtentMap.toText(MetaContexts.BASE_ALLOCATION, got).strip()).isEqualTo("0  12884901885  4294967295");
         }
     }
 
