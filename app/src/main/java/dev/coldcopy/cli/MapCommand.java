@@ -1,6 +1,6 @@
 package dev.coldcopy.cli;
 
-import dev.coldcopy.nbd.camel.ExtentMap;
+import dev.coldcopy.nbd.camel.NbdinfoMap;
 import dev.coldcopy.nbd.protocol.ExportDescription;
 import dev.coldcopy.nbd.protocol.Extent;
 import dev.coldcopy.nbd.protocol.MetaContexts;
@@ -116,9 +116,9 @@ public final class MapCommand implements Callable<Integer> {
             if (!client.metaContexts().contains(context)) {
                 throw new IOException("server does not offer meta context '" + context + "' on " + nbdUri);
             }
-            extents = client.size() == 0 ? List.of() : ExtentMap.merge(client.blockStatus(context, 0, client.size()));
+            extents = client.size() == 0 ? List.of() : NbdinfoMap.merge(client.blockStatus(context, 0, client.size()));
         }
-        out.print(json ? ExtentMap.toJson(context, extents) : ExtentMap.toText(context, extents));
+        out.print(json ? NbdinfoMap.toJson(context, extents) : NbdinfoMap.toText(context, extents));
         out.flush();
         return 0;
     }

@@ -4,7 +4,7 @@ import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.coldcopy.nbd.camel.ExtentMap;
+import dev.coldcopy.nbd.camel.NbdinfoMap;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -226,7 +226,7 @@ class UnsignedFieldsTest {
             List<Extent> got = client.blockStatus(MetaContexts.BASE_ALLOCATION, 0, size);
             // the three replies, each 0xFFFFFFFF long with every flag bit set, merge into one extent
             assertThat(got).containsExactly(new Extent(0, size, 0xFFFF_FFFF));
-            assertThat(ExtentMap.toText(MetaContexts.BASE_ALLOCATION, got).strip()).isEqualTo("0  12884901885  4294967295");
+            assertThat(NbdinfoMap.toText(MetaContexts.BASE_ALLOCATION, got).strip()).isEqualTo("0  12884901885  4294967295");
         }
     }
 

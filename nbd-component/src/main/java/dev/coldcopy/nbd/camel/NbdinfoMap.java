@@ -9,9 +9,9 @@ import java.util.List;
  * Extent maps printed the way {@code nbdinfo --map[=CONTEXT] [--json]} prints them (libnbd 1.14), so
  * that the two can be compared line for line. Pure logic.
  */
-public final class ExtentMap {
+public final class NbdinfoMap {
 
-    private ExtentMap() {}
+    private NbdinfoMap() {}
 
     /** Merges adjacent extents with equal flags (the server may split a run at arbitrary places). */
     public static List<Extent> merge(List<Extent> extents) {
