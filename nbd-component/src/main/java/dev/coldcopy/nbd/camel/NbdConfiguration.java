@@ -195,10 +195,12 @@ public class NbdConfiguration implements Cloneable {
 
     /** Whether only dirty ranges are read, resolving the "unset" default. */
     public boolean effectiveDirtyOnly() {
-        if (dirtyOnly != null) {
-            return dirtyOnly;
-        }
-        return MetaContexts.isDirtyBitmap(metaContext);
+        return effectiveDirtyOnly(metaContext);
+    }
+
+    /** The same for another meta context than the configured one (a message header may name it). */
+    boolean effectiveDirtyOnly(String context) {
+        return dirtyOnly != null ? dirtyOnly : MetaContexts.isDirtyBitmap(context);
     }
 
     /** Rejects inconsistent options with a clear reason. */

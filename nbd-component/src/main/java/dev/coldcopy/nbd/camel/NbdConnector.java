@@ -58,8 +58,7 @@ final class NbdConnector {
      */
     static NbdChunkIterator openChunks(NbdUri uri, NbdConfiguration config, String metaContext, boolean emptyMarker)
             throws IOException {
-        boolean dirtyOnly = config.getDirtyOnly() != null ? config.getDirtyOnly()
-                : MetaContexts.isDirtyBitmap(metaContext);
+        boolean dirtyOnly = config.effectiveDirtyOnly(metaContext);
         if (dirtyOnly && MetaContexts.BASE_ALLOCATION.equals(metaContext)) {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext, not base:allocation");
         }
