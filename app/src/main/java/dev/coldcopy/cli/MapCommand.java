@@ -1,8 +1,9 @@
 package dev.coldcopy.cli;
 
-import dev.coldcopy.nbd.camel.ExtentMap;
+import dev.coldcopy.nbd.camel.NbdinfoMap;
 import dev.coldcopy.nbd.protocol.ExportDescription;
 import dev.coldcopy.nbd.protocol.Extent;
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
@@ -49,7 +50,7 @@ public final class MapCommand implements Callable<Integer> {
             description = "nbd://host[:port]/export, nbds://host[:port]/export or nbd+unix:///export?socket=PATH")
     String uri;
 
-    @Option(names = "--context", paramLabel = "NAME", defaultValue = ExtentMap.BASE_ALLOCATION,
+    @Option(names = "--context", paramLabel = "NAME", defaultValue = MetaContexts.BASE_ALLOCATION,
             description = "Meta context to map: base:allocation (default), qemu:dirty-bitmap:NAME, qemu:allocation-depth.")
     String context;
 
@@ -115,9 +116,9 @@ public final class MapCommand implements Callable<Integer> {
             if (!client.metaContexts().contains(context)) {
                 throw new IOException("server does not offer meta context '" + context + "' on " + nbdUri);
             }
-            extents = client.size() == 0 ? List.of() : ExtentMap.merge(client.blockStatus(context, 0, client.size()));
+            extents = client.size() == 0 ? List.of() : NbdinfoMap.merge(client.blockStatus(context, 0, client.size()));
         }
-        out.print(json ? ExtentMap.toJson(context, extents) : ExtentMap.toText(context, extents));
+        out.print(json ? NbdinfoMap.toJson(context, extents) : NbdinfoMap.toText(context, extents));
         out.flush();
         return 0;
     }

@@ -160,11 +160,6 @@ public final class ChunkCodec {
         return Optional.empty();
     }
 
-    /** the plaintext length stated in a stored chunk's header (no verification) */
-    public static int plainLength(byte[] stored) {
-        return ByteBuffer.wrap(stored, 8, 4).getInt();
-    }
-
     private byte[] encode(byte[] binding, byte[] data, int offset, int length, boolean compress) {
         int flags = 0;
         byte[] body = null;

@@ -47,16 +47,16 @@ public final class ExtentMap {
         return chunks;
     }
 
-    public Extent get(int i) {
+    public SnapshotExtent get(int i) {
         if (i < 0 || i >= size) {
             throw new IndexOutOfBoundsException(i);
         }
         int c = chunkIndex[i];
         if (c == ZERO) {
-            return new Extent(starts[i], lengths[i], Extent.Type.ZERO, null, 0, 0);
+            return new SnapshotExtent(starts[i], lengths[i], SnapshotExtent.Type.ZERO, null, 0, 0);
         }
         ChunkRef ref = chunks.get(c);
-        return new Extent(starts[i], lengths[i], Extent.Type.DATA, ref.address(), chunkOffsets[i], ref.length());
+        return new SnapshotExtent(starts[i], lengths[i], SnapshotExtent.Type.DATA, ref.address(), chunkOffsets[i], ref.length());
     }
 
     /** index into {@link #chunks()} of entry i, or -1 for ZERO */
@@ -64,10 +64,10 @@ public final class ExtentMap {
         return chunkIndex[i];
     }
 
-    public List<Extent> extents() {
+    public List<SnapshotExtent> extents() {
         return new AbstractList<>() {
             @Override
-            public Extent get(int index) {
+            public SnapshotExtent get(int index) {
                 return ExtentMap.this.get(index);
             }
 

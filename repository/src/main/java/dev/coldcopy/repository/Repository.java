@@ -314,10 +314,6 @@ public final class Repository implements AutoCloseable {
         return backend;
     }
 
-    public ChunkCodec codec() {
-        return codec;
-    }
-
     public int chunkSize() {
         return config.chunkSize;
     }

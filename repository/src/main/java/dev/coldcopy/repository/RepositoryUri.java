@@ -134,10 +134,6 @@ public final class RepositoryUri {
         return user;
     }
 
-    public Map<String, String> params() {
-        return params;
-    }
-
     public Optional<String> param(String name) {
         for (Map.Entry<String, String> e : params.entrySet()) {
             if (e.getKey().equalsIgnoreCase(name)) {

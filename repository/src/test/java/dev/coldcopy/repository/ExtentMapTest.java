@@ -20,7 +20,7 @@ class ExtentMapTest {
     private static int[] render(ExtentMap m) {
         int[] disk = new int[DISK];
         java.util.Arrays.fill(disk, -1);
-        for (Extent e : m.extents()) {
+        for (SnapshotExtent e : m.extents()) {
             for (long i = e.offset(); i < e.end(); i++) {
                 disk[(int) i] = e.isData() ? (e.chunk().bytes()[0] & 0xff | (e.chunk().bytes()[1] & 0xff) << 8) * 10000 + e.chunkOffset() + (int) (i - e.offset()) : -2;
             }
@@ -74,7 +74,7 @@ class ExtentMapTest {
             assertThat(render(bm)).isEqualTo(base);
             assertThat(render(result)).isEqualTo(want);
             // the chunk table holds exactly the referenced chunks
-            long referenced = result.extents().stream().filter(Extent::isData).map(Extent::chunk).distinct().count();
+            long referenced = result.extents().stream().filter(SnapshotExtent::isData).map(SnapshotExtent::chunk).distinct().count();
             assertThat(result.chunks()).hasSize((int) referenced);
         }
     }

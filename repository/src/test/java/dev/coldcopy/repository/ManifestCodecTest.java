@@ -74,7 +74,7 @@ class ManifestCodecTest {
         SnapshotManifest back = ManifestCodec.decode("m", ManifestCodec.encode(m));
         assertThat(back.extents().extents()).containsExactlyElementsOf(map.extents());
         assertThat(back.extents().chunks()).hasSize(1);
-        assertThat(back.extents().extents()).extracting(Extent::chunkOffset).containsExactly(0, 68 << 10, 64 << 10, 0);
+        assertThat(back.extents().extents()).extracting(SnapshotExtent::chunkOffset).containsExactly(0, 68 << 10, 64 << 10, 0);
 
         // a damaged manifest whose extent would read past its chunk, or from before it
         for (int offset : new int[] {(192 << 10) - 100, -1}) {

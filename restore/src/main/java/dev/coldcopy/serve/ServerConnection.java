@@ -1,8 +1,9 @@
 package dev.coldcopy.serve;
 
-import static dev.coldcopy.nbd.protocol.NbdConstants.*;
+import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 
-import dev.coldcopy.nbd.protocol.NbdConstants;
+import dev.coldcopy.nbd.protocol.MetaContexts;
+import dev.coldcopy.nbd.protocol.NbdProtocol;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -89,7 +90,7 @@ final class ServerConnection implements Runnable {
             int option = head.getInt();
             int length = head.getInt();
             if (length < 0 || length > MAX_OPTION_LENGTH) {
-                throw new IOException("client sent " + NbdConstants.optionName(option) + " of " + Integer.toUnsignedString(length) + " bytes");
+                throw new IOException("client sent " + NbdProtocol.optionName(option) + " of " + Integer.toUnsignedString(length) + " bytes");
             }
             ByteBuffer data = read(length);
             switch (option) {
@@ -122,7 +123,7 @@ final class ServerConnection implements Runnable {
                     }
                 }
                 case NBD_OPT_LIST_META_CONTEXT, NBD_OPT_SET_META_CONTEXT -> metaContext(option, data);
-                default -> error(option, NBD_REP_ERR_UNSUP, NbdConstants.optionName(option) + " is not supported by this server");
+                default -> error(option, NBD_REP_ERR_UNSUP, NbdProtocol.optionName(option) + " is not supported by this server");
             }
         }
     }
@@ -219,7 +220,7 @@ final class ServerConnection implements Runnable {
                 throw new IllegalArgumentException();
             }
         } catch (RuntimeException e) {
-            error(option, NBD_REP_ERR_INVALID, "malformed " + NbdConstants.optionName(option));
+            error(option, NBD_REP_ERR_INVALID, "malformed " + NbdProtocol.optionName(option));
             return;
         }
         if (!export.answersTo(name)) {
@@ -229,13 +230,13 @@ final class ServerConnection implements Runnable {
         boolean match = option == NBD_OPT_LIST_META_CONTEXT && queries.isEmpty();
         for (String q : queries) {
             // "base:" asks for every context of the namespace, of which base:allocation is the only one
-            match |= q.equals(CONTEXT_BASE_ALLOCATION) || q.equals("base:");
+            match |= q.equals(MetaContexts.BASE_ALLOCATION) || q.equals("base:");
         }
         if (option == NBD_OPT_SET_META_CONTEXT) {
             baseAllocation = match;
         }
         if (match) {
-            byte[] context = CONTEXT_BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
+            byte[] context = MetaContexts.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
             ByteBuffer b = ByteBuffer.allocate(4 + context.length);
             b.putInt(BASE_ALLOCATION_ID).put(context).flip();
             reply(option, NBD_REP_META_CONTEXT, b);
@@ -250,7 +251,7 @@ final class ServerConnection implements Runnable {
     }
 
     private void error(int option, int type, String message) throws IOException {
-        LOG.debug("{}: {} refused ({}): {}", peer, NbdConstants.optionName(option), NbdConstants.replyTypeName(type), message);
+        LOG.debug("{}: {} refused ({}): {}", peer, NbdProtocol.optionName(option), NbdProtocol.replyTypeName(type), message);
         reply(option, type, ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)));
     }
 
@@ -284,7 +285,7 @@ final class ServerConnection implements Runnable {
                 }
                 case NBD_CMD_TRIM, NBD_CMD_WRITE_ZEROES -> refuse(cookie, NBD_EPERM, "the export is read-only");
                 case NBD_CMD_CACHE -> refuse(cookie, NBD_EINVAL, "NBD_CMD_CACHE is not offered by this server");
-                default -> refuse(cookie, NBD_EINVAL, NbdConstants.commandName(type) + " is not supported");
+                default -> refuse(cookie, NBD_EINVAL, NbdProtocol.commandName(type) + " is not supported");
             }
         }
     }

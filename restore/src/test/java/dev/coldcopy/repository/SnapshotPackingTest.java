@@ -266,7 +266,7 @@ class SnapshotPackingTest {
         List<ChunkAddress> out = new ArrayList<>();
         for (int w = first; w < last; w++) {
             long window = w * MIB;
-            Extent e = m.extents().extents().stream().filter(x -> x.offset() <= window && x.end() > window).findFirst().orElseThrow();
+            SnapshotExtent e = m.extents().extents().stream().filter(x -> x.offset() <= window && x.end() > window).findFirst().orElseThrow();
             assertThat(e.offset()).as("window at %d MiB starts its extent", w).isEqualTo(window);
             assertThat(e.length()).as("window at %d MiB", w).isEqualTo(CHUNK);
             assertThat(e.chunkOffset()).as("window at %d MiB", w).isZero();

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coldcopy.process.ProcessResult;
 import dev.coldcopy.process.ProcessRunner;
 import dev.coldcopy.repository.ChunkAddress;
-import dev.coldcopy.repository.Extent;
+import dev.coldcopy.repository.SnapshotExtent;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryKeys;
 import dev.coldcopy.repository.RepositoryOptions;
@@ -167,7 +167,7 @@ class ServeTest {
     static List<List<Long>> expectedMap(SnapshotManifest m) {
         List<List<Long>> out = new ArrayList<>();
         long pos = 0;
-        for (Extent e : m.extents().extents()) {
+        for (SnapshotExtent e : m.extents().extents()) {
             if (e.offset() > pos) {
                 append(out, pos, e.offset() - pos, 3);
             }
@@ -217,7 +217,7 @@ class ServeTest {
         try (Repository repo = Repository.init(RepositoryUri.parse("file:" + repoDir), options().build())) {
             SnapshotManifest m = repo.load(ImageBackup.full(repo, image, "vm1", "vda"));
             // the chunk holding the 0xab pattern at 30M
-            Extent hit = m.extents().extents().stream().filter(e -> e.isData() && e.offset() <= 30 * MIB && e.end() > 30 * MIB)
+            SnapshotExtent hit = m.extents().extents().stream().filter(e -> e.isData() && e.offset() <= 30 * MIB && e.end() > 30 * MIB)
                     .findFirst().orElseThrow();
             ChunkAddress damaged = hit.chunk();
             Path file = repoDir.resolve(damaged.key());

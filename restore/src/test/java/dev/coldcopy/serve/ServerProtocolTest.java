@@ -1,9 +1,10 @@
 package dev.coldcopy.serve;
 
-import static dev.coldcopy.nbd.protocol.NbdConstants.*;
+import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
@@ -80,14 +81,14 @@ class ServerProtocolTest {
             assertThat(c.optionReply()[0]).isEqualTo(NBD_REP_ERR_UNKNOWN);
 
             // SET_META_CONTEXT before structured replies is invalid
-            c.option(NBD_OPT_SET_META_CONTEXT, metaQuery("", CONTEXT_BASE_ALLOCATION));
+            c.option(NBD_OPT_SET_META_CONTEXT, metaQuery("", MetaContexts.BASE_ALLOCATION));
             assertThat(c.optionReply()[0]).isEqualTo(NBD_REP_ERR_INVALID);
             c.option(NBD_OPT_LIST_META_CONTEXT, metaQuery(""));
             Object[] ctx = c.optionReply();
             assertThat(ctx[0]).isEqualTo(NBD_REP_META_CONTEXT);
             ByteBuffer cb = (ByteBuffer) ctx[1];
             cb.getInt();
-            assertThat(StandardCharsets.US_ASCII.decode(cb).toString()).isEqualTo(CONTEXT_BASE_ALLOCATION);
+            assertThat(StandardCharsets.US_ASCII.decode(cb).toString()).isEqualTo(MetaContexts.BASE_ALLOCATION);
             assertThat(c.optionReply()[0]).isEqualTo(NBD_REP_ACK);
 
             // GO with the default name: the export's size and read-only flags

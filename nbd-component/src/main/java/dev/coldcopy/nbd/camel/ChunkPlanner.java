@@ -1,6 +1,6 @@
 package dev.coldcopy.nbd.camel;
 
-import static dev.coldcopy.nbd.protocol.NbdConstants.NBD_STATE_DIRTY;
+import static dev.coldcopy.nbd.protocol.NbdProtocol.NBD_STATE_DIRTY;
 
 import dev.coldcopy.nbd.protocol.Extent;
 import dev.coldcopy.nbd.protocol.Extents;

@@ -1,5 +1,6 @@
 package dev.coldcopy.nbd.camel;
 
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdUri;
 import dev.coldcopy.nbd.protocol.TlsCredentials;
@@ -102,8 +103,8 @@ public class NbdConfiguration implements Cloneable {
      * {@code qemu:allocation-depth} (extents only). base:allocation is always negotiated as well when the
      * server offers it, to skip zero ranges without reading them.
      */
-    @UriParam(label = "common", defaultValue = "base:allocation")
-    private String metaContext = "base:allocation";
+    @UriParam(label = "common", defaultValue = MetaContexts.BASE_ALLOCATION)
+    private String metaContext = MetaContexts.BASE_ALLOCATION;
 
     /**
      * Read only the ranges marked dirty (bit 0) in metaContext. Unset means: true when metaContext is a
@@ -194,10 +195,12 @@ public class NbdConfiguration implements Cloneable {
 
     /** Whether only dirty ranges are read, resolving the "unset" default. */
     public boolean effectiveDirtyOnly() {
-        if (dirtyOnly != null) {
-            return dirtyOnly;
-        }
-        return metaContext != null && metaContext.startsWith(ExtentMap.QEMU_DIRTY_BITMAP_PREFIX);
+        return effectiveDirtyOnly(metaContext);
+    }
+
+    /** The same for another meta context than the configured one (a message header may name it). */
+    boolean effectiveDirtyOnly(String context) {
+        return dirtyOnly != null ? dirtyOnly : MetaContexts.isDirtyBitmap(context);
     }
 
     /** Rejects inconsistent options with a clear reason. */
@@ -212,7 +215,7 @@ public class NbdConfiguration implements Cloneable {
         if (metaContext == null || metaContext.isBlank()) {
             throw new IllegalArgumentException("nbd: metaContext must not be empty");
         }
-        if (effectiveDirtyOnly() && ExtentMap.BASE_ALLOCATION.equals(metaContext)) {
+        if (effectiveDirtyOnly() && MetaContexts.BASE_ALLOCATION.equals(metaContext)) {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext "
                     + "(e.g. qemu:dirty-bitmap:NAME), not base:allocation");
         }

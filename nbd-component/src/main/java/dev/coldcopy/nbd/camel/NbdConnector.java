@@ -1,6 +1,7 @@
 package dev.coldcopy.nbd.camel;
 
 import dev.coldcopy.nbd.protocol.ExportDescription;
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
@@ -57,23 +58,22 @@ final class NbdConnector {
      */
     static NbdChunkIterator openChunks(NbdUri uri, NbdConfiguration config, String metaContext, boolean emptyMarker)
             throws IOException {
-        boolean dirtyOnly = config.getDirtyOnly() != null ? config.getDirtyOnly()
-                : metaContext.startsWith(ExtentMap.QEMU_DIRTY_BITMAP_PREFIX);
-        if (dirtyOnly && ExtentMap.BASE_ALLOCATION.equals(metaContext)) {
+        boolean dirtyOnly = config.effectiveDirtyOnly(metaContext);
+        if (dirtyOnly && MetaContexts.BASE_ALLOCATION.equals(metaContext)) {
             throw new IllegalArgumentException("nbd: dirtyOnly needs a dirty-bitmap metaContext, not base:allocation");
         }
         List<String> contexts = new ArrayList<>(2);
         if (dirtyOnly) {
             contexts.add(metaContext);
         }
-        contexts.add(ExtentMap.BASE_ALLOCATION);
+        contexts.add(MetaContexts.BASE_ALLOCATION);
         NbdClient client = connect(uri, config, contexts);
         try {
             if (dirtyOnly) {
                 requireContext(client, uri, metaContext);
             }
             // without base:allocation every range is read as DATA; zero detection still finds zeroes
-            String allocation = client.metaContexts().contains(ExtentMap.BASE_ALLOCATION) ? ExtentMap.BASE_ALLOCATION : null;
+            String allocation = client.metaContexts().contains(MetaContexts.BASE_ALLOCATION) ? MetaContexts.BASE_ALLOCATION : null;
             long size = client.size();
             ChunkRangeSource plan = new ChunkRangeSource(client::blockStatus, size, dirtyOnly ? metaContext : null,
                     allocation, config.getChunkSize());

@@ -100,7 +100,7 @@ public class NbdProducer extends DefaultProducer {
             long offset = in.getHeader(NbdConstants.OFFSET, 0L, Long.class);
             long length = in.getHeader(NbdConstants.LENGTH, client.size() - offset, Long.class);
             List<Extent> extents = client.blockStatus(metaContext, offset, length);
-            in.setBody(ExtentMap.merge(extents));
+            in.setBody(NbdinfoMap.merge(extents));
             in.setHeader(NbdConstants.EXPORT_SIZE, client.size());
         }
     }

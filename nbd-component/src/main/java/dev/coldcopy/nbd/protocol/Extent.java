@@ -2,8 +2,8 @@ package dev.coldcopy.nbd.protocol;
 
 /**
  * A range of the export with the flags one meta context gave it. For {@code base:allocation}:
- * {@link NbdConstants#NBD_STATE_HOLE} = 1, {@link NbdConstants#NBD_STATE_ZERO} = 2; for
- * {@code qemu:dirty-bitmap:*}: {@link NbdConstants#NBD_STATE_DIRTY} = 1.
+ * {@link NbdProtocol#NBD_STATE_HOLE} = 1, {@link NbdProtocol#NBD_STATE_ZERO} = 2; for
+ * {@code qemu:dirty-bitmap:*}: {@link NbdProtocol#NBD_STATE_DIRTY} = 1.
  */
 public record Extent(long offset, long length, int flags) {
     public Extent {
@@ -17,14 +17,14 @@ public record Extent(long offset, long length, int flags) {
     }
 
     public boolean isZero() {
-        return (flags & NbdConstants.NBD_STATE_ZERO) != 0;
+        return (flags & NbdProtocol.NBD_STATE_ZERO) != 0;
     }
 
     public boolean isHole() {
-        return (flags & NbdConstants.NBD_STATE_HOLE) != 0;
+        return (flags & NbdProtocol.NBD_STATE_HOLE) != 0;
     }
 
     public boolean isDirty() {
-        return (flags & NbdConstants.NBD_STATE_DIRTY) != 0;
+        return (flags & NbdProtocol.NBD_STATE_DIRTY) != 0;
     }
 }

@@ -9,7 +9,7 @@ public final class Extents {
     }
 
     /**
-     * The dirty-and-allocated view: the ranges flagged {@link NbdConstants#NBD_STATE_DIRTY} in {@code dirty},
+     * The dirty-and-allocated view: the ranges flagged {@link NbdProtocol#NBD_STATE_DIRTY} in {@code dirty},
      * split where {@code allocation} changes, each piece carrying the allocation flags (so
      * {@link Extent#isZero()} tells a ZERO piece from a DATA piece). Ranges absent from {@code allocation}
      * count as data. Adjacent pieces with equal flags are merged.

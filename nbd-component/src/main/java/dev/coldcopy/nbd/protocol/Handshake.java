@@ -1,6 +1,6 @@
 package dev.coldcopy.nbd.protocol;
 
-import static dev.coldcopy.nbd.protocol.NbdConstants.*;
+import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 
 import java.io.EOFException;
 import java.io.IOException;

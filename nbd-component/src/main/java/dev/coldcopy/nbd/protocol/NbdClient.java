@@ -1,6 +1,6 @@
 package dev.coldcopy.nbd.protocol;
 
-import static dev.coldcopy.nbd.protocol.NbdConstants.*;
+import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -246,21 +246,12 @@ public final class NbdClient implements AutoCloseable {
             // the common case (callers reading request-sized pieces): no aggregate, no extra callback
             return connection().send(NBD_CMD_READ, 0, offset, length, dst.duplicate(), null).done;
         }
-        int pieces = (int) ((length + (long) pieceSize - 1) / pieceSize);
-        Aggregate agg = new Aggregate(pieces);
         int base = dst.position();
-        for (int i = 0; i < pieces; i++) {
-            int at = i * pieceSize;
-            int n = Math.min(pieceSize, length - at);
+        return inPieces(length, pieceSize, (at, n) -> {
             ByteBuffer view = dst.duplicate();
-            view.position(base + at);
-            NbdConnection.Request r = connection().send(NBD_CMD_READ, 0, offset + at, n, view, null);
-            agg.add(r.done);
-            if (agg.failed()) {
-                break;
-            }
-        }
-        return agg.result;
+            view.position(base + (int) at);
+            return connection().send(NBD_CMD_READ, 0, offset + at, n, view, null).done;
+        });
     }
 
     /** The server wants aligned requests: read the covering aligned range and copy the asked part. */
@@ -295,20 +286,12 @@ public final class NbdClient implements AutoCloseable {
             return readModifyWrite(offset, src.duplicate(), fua);
         }
         int flags = fua && info.canFua() ? NBD_CMD_FLAG_FUA : 0;
-        int pieces = (int) ((length + (long) pieceSize - 1) / pieceSize);
-        Aggregate agg = new Aggregate(pieces);
         int base = src.position();
-        for (int i = 0; i < pieces; i++) {
-            int at = i * pieceSize;
-            int n = Math.min(pieceSize, length - at);
+        return inPieces(length, pieceSize, (at, n) -> {
             ByteBuffer payload = src.duplicate();
-            payload.position(base + at).limit(base + at + n);
-            agg.add(connection().send(NBD_CMD_WRITE, flags, offset + at, n, null, payload).done);
-            if (agg.failed()) {
-                break;
-            }
-        }
-        return agg.result;
+            payload.position(base + (int) at).limit(base + (int) (at + n));
+            return connection().send(NBD_CMD_WRITE, flags, offset + at, n, null, payload).done;
+        });
     }
 
     /** Reads the partial first and last blocks around the range, lays {@code src} over them, writes the whole. */
@@ -398,16 +381,8 @@ public final class NbdClient implements AutoCloseable {
 
     private CompletableFuture<Void> writeZeroBuffers(long offset, long length) {
         ByteBuffer zeroes = ByteBuffer.allocateDirect(pieceSize);
-        int pieces = (int) ((length + pieceSize - 1) / pieceSize);
-        Aggregate agg = new Aggregate(pieces);
-        for (long at = 0; at < length; at += pieceSize) {
-            int n = (int) Math.min(pieceSize, length - at);
-            agg.add(connection().send(NBD_CMD_WRITE, 0, offset + at, n, null, zeroes.duplicate().limit(n)).done);
-            if (agg.failed()) {
-                break;
-            }
-        }
-        return agg.result;
+        return inPieces(length, pieceSize, (at, n) ->
+                connection().send(NBD_CMD_WRITE, 0, offset + at, n, null, zeroes.duplicate().limit((int) n)).done);
     }
 
     /** Discards the range (advisory: a no-op when the server has no TRIM). */
@@ -443,11 +418,24 @@ public final class NbdClient implements AutoCloseable {
 
     private CompletableFuture<Void> nonPayload(int command, int flags, long offset, long length) {
         long step = MAX_NON_PAYLOAD - MAX_NON_PAYLOAD % minimum;
+        return inPieces(length, step, (at, n) -> connection().send(command, flags, offset + at, n, null, null).done);
+    }
+
+    /** One request of a range split into pieces: {@code at} is relative to the range's start. */
+    @FunctionalInterface
+    private interface PieceRequest {
+        CompletableFuture<Void> send(long at, long length);
+    }
+
+    /**
+     * Sends a range as requests of at most {@code step} bytes, completing when all did; once one has failed
+     * no further piece is sent.
+     */
+    private static CompletableFuture<Void> inPieces(long length, long step, PieceRequest request) {
         int pieces = (int) ((length + step - 1) / step);
         Aggregate agg = new Aggregate(pieces);
         for (long at = 0; at < length; at += step) {
-            long n = Math.min(step, length - at);
-            agg.add(connection().send(command, flags, offset + at, n, null, null).done);
+            agg.add(request.send(at, Math.min(step, length - at)));
             if (agg.failed()) {
                 break;
             }

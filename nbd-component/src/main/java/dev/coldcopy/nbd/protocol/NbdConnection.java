@@ -1,6 +1,6 @@
 package dev.coldcopy.nbd.protocol;
 
-import static dev.coldcopy.nbd.protocol.NbdConstants.*;
+import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -79,6 +79,10 @@ final class NbdConnection {
     private volatile NbdException failure;
     private volatile boolean closing;
     private volatile long lastReceiveNanos = System.nanoTime();
+    /** Reader thread only: the header of the reply being read (a hole chunk's length goes at 28). */
+    private final ByteBuffer replyHeader = ByteBuffer.allocateDirect(32);
+    /** Reader thread only: block status and error payloads, grown as needed. */
+    private ByteBuffer scratch = ByteBuffer.allocate(4096);
 
     NbdConnection(Wire wire, ExportInfo info, NbdClientOptions options) {
         this.wire = wire;
@@ -266,8 +270,7 @@ final class NbdConnection {
     // ------------------------------------------------------------------ reader
 
     private void readLoop() {
-        ByteBuffer h = ByteBuffer.allocateDirect(32);
-        ByteBuffer scratch = ByteBuffer.allocate(4096);
+        ByteBuffer h = replyHeader;
         try {
             while (true) {
                 h.clear().limit(16);
@@ -275,7 +278,7 @@ final class NbdConnection {
                 lastReceiveNanos = System.nanoTime();
                 int magic = h.getInt(0);
                 if (magic == NBD_STRUCTURED_REPLY_MAGIC && info.structuredReplies()) {
-                    scratch = structuredChunk(h, scratch);
+                    structuredChunk(h);
                 } else if (magic == NBD_SIMPLE_REPLY_MAGIC) {
                     simpleReply(h);
                 } else {
@@ -324,106 +327,142 @@ final class NbdConnection {
         finish(r, null);
     }
 
-    private ByteBuffer structuredChunk(ByteBuffer h, ByteBuffer scratch) throws IOException {
+    /** One chunk of a structured reply: its header is in {@code h}, one method per NBD_REPLY_TYPE_* reads the rest. */
+    private void structuredChunk(ByteBuffer h) throws IOException {
         int flags = h.getShort(4) & 0xffff;
         int type = h.getShort(6) & 0xffff;
         long cookie = h.getLong(8);
         Request r = lookup(cookie);
-        boolean offsetChunk = type == NBD_REPLY_TYPE_OFFSET_DATA || type == NBD_REPLY_TYPE_OFFSET_HOLE;
-        h.clear().position(16).limit(offsetChunk ? 28 : 20);
-        wire.readFully(h);
-        long length = h.getInt(16) & 0xffffffffL;
+        long length = readChunkLength(h, type);
         switch (type) {
-            case NBD_REPLY_TYPE_OFFSET_DATA -> {
-                if (length < 8) {
-                    throw new NbdProtocolException("NBD_REPLY_TYPE_OFFSET_DATA chunk too short");
-                }
-                long offset = h.getLong(20);
-                long dataLength = length - 8;
-                checkInside(r, offset, dataLength, "NBD_REPLY_TYPE_OFFSET_DATA");
-                ByteBuffer d = r.dst;
-                int at = r.dstBase + (int) (offset - r.offset);
-                d.limit(at + (int) dataLength).position(at);
-                wire.readFully(d);
-                r.covered += dataLength;
-            }
-            case NBD_REPLY_TYPE_OFFSET_HOLE -> {
-                if (length != 12) {
-                    throw new NbdProtocolException("NBD_REPLY_TYPE_OFFSET_HOLE chunk has length " + length + ", expected 12");
-                }
-                long offset = h.getLong(20);
-                h.clear().position(28).limit(32);
-                wire.readFully(h);
-                long holeLength = h.getInt(28) & 0xffffffffL;
-                checkInside(r, offset, holeLength, "NBD_REPLY_TYPE_OFFSET_HOLE");
-                zero(r.dst, r.dstBase + (int) (offset - r.offset), (int) holeLength);
-                r.covered += holeLength;
-            }
-            case NBD_REPLY_TYPE_BLOCK_STATUS -> {
-                if (r.command != NBD_CMD_BLOCK_STATUS || length < 12 || (length - 4) % 8 != 0) {
-                    throw new NbdProtocolException("bad NBD_REPLY_TYPE_BLOCK_STATUS chunk (length " + length
-                            + ") for " + commandName(r.command));
-                }
-                scratch = readPayload(scratch, length);
-                int contextId = scratch.getInt();
-                List<Extent> list = r.extents.computeIfAbsent(contextId, k -> new ArrayList<>());
-                long at = list.isEmpty() ? r.offset : list.get(list.size() - 1).end();
-                while (scratch.hasRemaining()) {
-                    long len = scratch.getInt() & 0xffffffffL;
-                    int extentFlags = scratch.getInt();
-                    if (len == 0) {
-                        throw new NbdProtocolException("zero-length extent in NBD_REPLY_TYPE_BLOCK_STATUS");
-                    }
-                    list.add(new Extent(at, len, extentFlags));
-                    at += len;
-                }
-            }
-            case NBD_REPLY_TYPE_NONE -> {
-                if (length != 0 || (flags & NBD_REPLY_FLAG_DONE) == 0) {
-                    throw new NbdProtocolException("bad NBD_REPLY_TYPE_NONE chunk");
-                }
-            }
-            default -> {
-                if ((type & 0x8000) == 0) {
-                    throw new NbdProtocolException("unknown structured reply chunk type " + type);
-                }
-                if (length < 6) {
-                    throw new NbdProtocolException("error chunk too short");
-                }
-                scratch = readPayload(scratch, length);
-                int error = scratch.getInt();
-                int msgLen = scratch.getShort() & 0xffff;
-                if (msgLen > scratch.remaining()) {
-                    throw new NbdProtocolException("error chunk message longer than the chunk");
-                }
-                byte[] msg = new byte[msgLen];
-                scratch.get(msg);
-                long errOffset = r.offset;
-                if (type == NBD_REPLY_TYPE_ERROR_OFFSET) {
-                    if (scratch.remaining() < 8) {
-                        throw new NbdProtocolException("NBD_REPLY_TYPE_ERROR_OFFSET chunk lacks its offset");
-                    }
-                    errOffset = scratch.getLong();
-                }
-                if (r.error == null) {
-                    r.error = new NbdServerErrorException(r.command, error == 0 ? NBD_EINVAL : error, errOffset,
-                            type == NBD_REPLY_TYPE_ERROR_OFFSET ? r.length - (errOffset - r.offset) : r.length,
-                            new String(msg, StandardCharsets.UTF_8).strip());
-                }
-            }
+            case NBD_REPLY_TYPE_NONE -> noneChunk(flags, length);
+            case NBD_REPLY_TYPE_OFFSET_DATA -> offsetDataChunk(r, h.getLong(20), length);
+            case NBD_REPLY_TYPE_OFFSET_HOLE -> offsetHoleChunk(r, h.getLong(20), length);
+            case NBD_REPLY_TYPE_BLOCK_STATUS -> blockStatusChunk(r, length);
+            case NBD_REPLY_TYPE_ERROR -> errorChunk(r, length, false);
+            case NBD_REPLY_TYPE_ERROR_OFFSET -> errorChunk(r, length, true);
+            default -> unknownChunk(r, type, length);
         }
         if ((flags & NBD_REPLY_FLAG_DONE) != 0) {
             pending.remove(cookie);
-            if (r.error != null) {
-                finish(r, r.error);
-            } else if (r.command == NBD_CMD_READ && r.covered != r.length) {
-                finish(r, new NbdProtocolException("NBD_CMD_READ at offset " + r.offset + " (" + r.length
-                        + " bytes) completed with only " + r.covered + " bytes"));
-            } else {
-                finish(r, null);
-            }
+            finishStructured(r);
         }
-        return scratch;
+    }
+
+    /**
+     * Reads the payload length field that ends every chunk header and, for the two offset chunks, the
+     * offset that starts their payload.
+     */
+    private long readChunkLength(ByteBuffer h, int type) throws IOException {
+        boolean offsetChunk = type == NBD_REPLY_TYPE_OFFSET_DATA || type == NBD_REPLY_TYPE_OFFSET_HOLE;
+        h.clear().position(16).limit(offsetChunk ? 28 : 20);
+        wire.readFully(h);
+        return h.getInt(16) & 0xffffffffL;
+    }
+
+    private static void noneChunk(int flags, long length) throws NbdProtocolException {
+        if (length != 0 || (flags & NBD_REPLY_FLAG_DONE) == 0) {
+            throw new NbdProtocolException("bad NBD_REPLY_TYPE_NONE chunk");
+        }
+    }
+
+    /** Read data at {@code offset}: the chunk length counts the offset field too. */
+    private void offsetDataChunk(Request r, long offset, long length) throws IOException {
+        if (length < 8) {
+            throw new NbdProtocolException("NBD_REPLY_TYPE_OFFSET_DATA chunk too short");
+        }
+        long dataLength = length - 8;
+        checkInside(r, offset, dataLength, "NBD_REPLY_TYPE_OFFSET_DATA");
+        ByteBuffer d = r.dst;
+        int at = r.dstBase + (int) (offset - r.offset);
+        d.limit(at + (int) dataLength).position(at);
+        wire.readFully(d);
+        r.covered += dataLength;
+    }
+
+    /** A range of the read that is zeroes: 64-bit offset and 32-bit hole length, nothing more. */
+    private void offsetHoleChunk(Request r, long offset, long length) throws IOException {
+        if (length != 12) {
+            throw new NbdProtocolException("NBD_REPLY_TYPE_OFFSET_HOLE chunk has length " + length + ", expected 12");
+        }
+        ByteBuffer h = replyHeader;
+        h.clear().position(28).limit(32);
+        wire.readFully(h);
+        long holeLength = h.getInt(28) & 0xffffffffL;
+        checkInside(r, offset, holeLength, "NBD_REPLY_TYPE_OFFSET_HOLE");
+        zero(r.dst, r.dstBase + (int) (offset - r.offset), (int) holeLength);
+        r.covered += holeLength;
+    }
+
+    /** Extents of one meta context, each following the previous one (the first at the request's offset). */
+    private void blockStatusChunk(Request r, long length) throws IOException {
+        if (r.command != NBD_CMD_BLOCK_STATUS || length < 12 || (length - 4) % 8 != 0) {
+            throw new NbdProtocolException("bad NBD_REPLY_TYPE_BLOCK_STATUS chunk (length " + length
+                    + ") for " + commandName(r.command));
+        }
+        ByteBuffer payload = readPayload(length);
+        int contextId = payload.getInt();
+        List<Extent> list = r.extents.computeIfAbsent(contextId, k -> new ArrayList<>());
+        long at = list.isEmpty() ? r.offset : list.get(list.size() - 1).end();
+        while (payload.hasRemaining()) {
+            long len = payload.getInt() & 0xffffffffL;
+            int extentFlags = payload.getInt();
+            if (len == 0) {
+                throw new NbdProtocolException("zero-length extent in NBD_REPLY_TYPE_BLOCK_STATUS");
+            }
+            list.add(new Extent(at, len, extentFlags));
+            at += len;
+        }
+    }
+
+    /** The spec asks clients to treat chunk types they do not know as errors when their error bit is set. */
+    private void unknownChunk(Request r, int type, long length) throws IOException {
+        if ((type & 0x8000) == 0) {
+            throw new NbdProtocolException("unknown structured reply chunk type " + type);
+        }
+        errorChunk(r, length, false);
+    }
+
+    /**
+     * NBD_REPLY_TYPE_ERROR and NBD_REPLY_TYPE_ERROR_OFFSET: error number and message, then for the latter the
+     * offset where the failure starts. The first error of a request is the one reported.
+     */
+    private void errorChunk(Request r, long length, boolean withOffset) throws IOException {
+        if (length < 6) {
+            throw new NbdProtocolException("error chunk too short");
+        }
+        ByteBuffer payload = readPayload(length);
+        int error = payload.getInt();
+        int msgLen = payload.getShort() & 0xffff;
+        if (msgLen > payload.remaining()) {
+            throw new NbdProtocolException("error chunk message longer than the chunk");
+        }
+        byte[] msg = new byte[msgLen];
+        payload.get(msg);
+        long errOffset = r.offset;
+        if (withOffset) {
+            if (payload.remaining() < 8) {
+                throw new NbdProtocolException("NBD_REPLY_TYPE_ERROR_OFFSET chunk lacks its offset");
+            }
+            errOffset = payload.getLong();
+        }
+        if (r.error == null) {
+            r.error = new NbdServerErrorException(r.command, error == 0 ? NBD_EINVAL : error, errOffset,
+                    withOffset ? r.length - (errOffset - r.offset) : r.length,
+                    new String(msg, StandardCharsets.UTF_8).strip());
+        }
+    }
+
+    /** The chunk flagged NBD_REPLY_FLAG_DONE ends the request: with its first error, or short of data. */
+    private void finishStructured(Request r) {
+        if (r.error != null) {
+            finish(r, r.error);
+        } else if (r.command == NBD_CMD_READ && r.covered != r.length) {
+            finish(r, new NbdProtocolException("NBD_CMD_READ at offset " + r.offset + " (" + r.length
+                    + " bytes) completed with only " + r.covered + " bytes"));
+        } else {
+            finish(r, null);
+        }
     }
 
     private static void checkInside(Request r, long offset, long len, String what) throws NbdProtocolException {
@@ -439,7 +478,7 @@ final class NbdConnection {
     }
 
     /** Reads a chunk payload whose length is the unsigned 32-bit field of the chunk header. */
-    private ByteBuffer readPayload(ByteBuffer scratch, long len) throws IOException {
+    private ByteBuffer readPayload(long len) throws IOException {
         if (scratch.capacity() < len) {
             if (len > MAX_CHUNK_PAYLOAD) {
                 throw new NbdProtocolException("structured reply chunk too large: " + len + " bytes");

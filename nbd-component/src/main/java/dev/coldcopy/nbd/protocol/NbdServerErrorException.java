@@ -11,11 +11,11 @@ public class NbdServerErrorException extends NbdException {
     private final long length;
 
     public NbdServerErrorException(int command, int error, long offset, long length, String serverMessage) {
-        super(NbdConstants.commandName(command) + " at offset " + offset + " (" + length + " bytes) failed on the server: "
-                + NbdConstants.errorName(error) + " (" + NbdConstants.errorDescription(error) + ")"
+        super(NbdProtocol.commandName(command) + " at offset " + offset + " (" + length + " bytes) failed on the server: "
+                + NbdProtocol.errorName(error) + " (" + NbdProtocol.errorDescription(error) + ")"
                 + (serverMessage == null || serverMessage.isEmpty() ? "" : ": " + serverMessage));
-        this.command = NbdConstants.commandName(command);
-        this.errorName = NbdConstants.errorName(error);
+        this.command = NbdProtocol.commandName(command);
+        this.errorName = NbdProtocol.errorName(error);
         this.error = error;
         this.offset = offset;
         this.length = length;

@@ -78,7 +78,7 @@ public record NbdUri(Transport transport, String host, int port, Path socket, St
                 if (host.startsWith("[") && host.endsWith("]")) {
                     host = host.substring(1, host.length() - 1);
                 }
-                int port = u.getPort() < 0 ? NbdConstants.DEFAULT_PORT : u.getPort();
+                int port = u.getPort() < 0 ? NbdProtocol.DEFAULT_PORT : u.getPort();
                 if (query != null && queryParam(query, "socket") != null) {
                     throw new IllegalArgumentException("NBD URI '" + uri + "': socket= only goes with nbd+unix://");
                 }

@@ -2,6 +2,7 @@ package dev.coldcopy.nbd.camel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.testing.NbdkitServer;
 import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
@@ -49,7 +50,7 @@ class ZeroExtentChunksTest {
             NbdConfiguration config = new NbdConfiguration();
             config.setZeroDetect(false); // what the plan reads, not what detection fixes afterwards
             List<NbdChunk> chunks = new ArrayList<>();
-            try (NbdChunkIterator it = NbdConnector.openChunks(server.uri(), config, ExtentMap.BASE_ALLOCATION, false)) {
+            try (NbdChunkIterator it = NbdConnector.openChunks(server.uri(), config, MetaContexts.BASE_ALLOCATION, false)) {
                 it.forEachRemaining(chunks::add);
             }
             long covered = 0;
@@ -69,7 +70,7 @@ class ZeroExtentChunksTest {
             Path log = dir.resolve("reads.log");
             try (NbdkitServer proxy = NbdkitServer.builder("nbd").filter("log").param("logfile=" + log)
                     .param("socket=" + server.uri().socket()).param("export=" + server.uri().exportName()).readOnly(true).start();
-                 NbdChunkIterator it = NbdConnector.openChunks(proxy.uri(), new NbdConfiguration(), ExtentMap.BASE_ALLOCATION, false)) {
+                 NbdChunkIterator it = NbdConnector.openChunks(proxy.uri(), new NbdConfiguration(), MetaContexts.BASE_ALLOCATION, false)) {
                 it.forEachRemaining(c -> { });
             }
             List<long[]> reads = new ArrayList<>();

@@ -2,7 +2,7 @@ package dev.coldcopy.nbd.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.camel.ExtentMap;
+import dev.coldcopy.nbd.camel.NbdinfoMap;
 import dev.coldcopy.nbd.testing.NbdkitServer;
 import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.nbd.testing.Tools;
@@ -69,11 +69,11 @@ class NbdkitFiltersTest {
             Path copied = dir.resolve("nbdcopy.raw");
             Tools.run(Duration.ofMinutes(1), List.of("nbdcopy", uri, copied.toString()));
 
-            NbdClientOptions options = NbdClientOptions.builder().metaContexts(ExtentMap.BASE_ALLOCATION).build();
+            NbdClientOptions options = NbdClientOptions.builder().metaContexts(MetaContexts.BASE_ALLOCATION).build();
             try (NbdClient client = NbdClient.connect(server.uri(), options)) {
                 assertThat(client.size()).isEqualTo(Files.size(copied));
-                List<Extent> extents = ExtentMap.merge(client.blockStatus(ExtentMap.BASE_ALLOCATION, 0, client.size()));
-                assertThat(ExtentMap.toText(ExtentMap.BASE_ALLOCATION, extents)).isEqualTo(expectedMap);
+                List<Extent> extents = NbdinfoMap.merge(client.blockStatus(MetaContexts.BASE_ALLOCATION, 0, client.size()));
+                assertThat(NbdinfoMap.toText(MetaContexts.BASE_ALLOCATION, extents)).isEqualTo(expectedMap);
                 byte[] all = client.read(0, (int) client.size());
                 assertThat(QemuImages.sha256(all)).isEqualTo(QemuImages.sha256(copied));
                 if (params == null && !filter.equals("truncate")) {

@@ -1,20 +1,16 @@
 package dev.coldcopy.nbd.protocol;
 
-import static dev.coldcopy.nbd.protocol.NbdConstants.*;
+import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
+import static dev.coldcopy.nbd.protocol.ScriptedNbdServer.chunk;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BiConsumer;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,89 +19,19 @@ import org.junit.jupiter.api.Test;
  */
 class ProtocolViolationTest {
 
-    /** A one-connection peer: fixed-newstyle handshake with structured replies, then {@code reply} for the first request. */
-    private static final class ScriptedServer implements AutoCloseable {
-        final ServerSocket socket;
-        final Thread thread;
-
-        ScriptedServer(BiConsumer<DataOutputStream, long[]> reply) throws IOException {
-            socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-            thread = new Thread(() -> {
-                try (Socket s = socket.accept()) {
-                    DataInputStream in = new DataInputStream(s.getInputStream());
-                    DataOutputStream out = new DataOutputStream(s.getOutputStream());
-                    out.writeLong(NBDMAGIC);
-                    out.writeLong(IHAVEOPT);
-                    out.writeShort(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
-                    out.flush();
-                    in.readInt();
-                    while (true) {
-                        in.readLong();
-                        int option = in.readInt();
-                        in.readFully(new byte[in.readInt()]);
-                        if (option == NBD_OPT_GO) {
-                            out.writeLong(NBD_REP_MAGIC);
-                            out.writeInt(option);
-                            out.writeInt(NBD_REP_INFO);
-                            out.writeInt(12);
-                            out.writeShort(NBD_INFO_EXPORT);
-                            out.writeLong(1 << 20);
-                            out.writeShort(NBD_FLAG_HAS_FLAGS | NBD_FLAG_READ_ONLY);
-                        }
-                        out.writeLong(NBD_REP_MAGIC);
-                        out.writeInt(option);
-                        out.writeInt(NBD_REP_ACK);
-                        out.writeInt(0);
-                        out.flush();
-                        if (option == NBD_OPT_GO) {
-                            break;
-                        }
+    /** Answers the first request as the test asks and ignores the rest: the first reply already breaks the connection. */
+    private static ScriptedNbdServer firstRequest(ScriptedNbdServer.Responder reply) throws IOException {
+        AtomicBoolean answered = new AtomicBoolean();
+        return new ScriptedNbdServer(1 << 20, NBD_FLAG_HAS_FLAGS | NBD_FLAG_READ_ONLY, null,
+                (out, command, cookie, offset, length) -> {
+                    if (!answered.getAndSet(true)) {
+                        reply.reply(out, command, cookie, offset, length);
                     }
-                    in.readInt();
-                    in.readShort();
-                    in.readShort();
-                    long cookie = in.readLong();
-                    long offset = in.readLong();
-                    long length = in.readInt() & 0xffffffffL;
-                    reply.accept(out, new long[] {cookie, offset, length});
-                    out.flush();
-                    // stay connected until the client hangs up (NBD_CMD_DISC, then EOF)
-                    while (in.read() >= 0) {
-                        // drain
-                    }
-                } catch (IOException e) {
-                    // the test is over
-                }
-            });
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        NbdUri uri() {
-            return NbdUri.tcp("127.0.0.1", socket.getLocalPort(), "x");
-        }
-
-        @Override
-        public void close() throws IOException {
-            thread.interrupt();
-            socket.close();
-        }
+                });
     }
 
-    private static void chunk(DataOutputStream out, int flags, int type, long cookie, int length) {
-        try {
-            out.writeInt(NBD_STRUCTURED_REPLY_MAGIC);
-            out.writeShort(flags);
-            out.writeShort(type);
-            out.writeLong(cookie);
-            out.writeInt(length);
-        } catch (IOException e) {
-            throw new RuntimeException(e);
-        }
-    }
-
-    private static void expectProtocolError(BiConsumer<DataOutputStream, long[]> reply, String message) throws Exception {
-        try (ScriptedServer server = new ScriptedServer(reply);
+    private static void expectProtocolError(ScriptedNbdServer.Responder reply, String message) throws Exception {
+        try (ScriptedNbdServer server = firstRequest(reply);
              NbdClient client = NbdClient.connect(server.uri(), NbdClientOptions.defaults())) {
             CompletableFuture<Void> first = client.readAsync(0, ByteBuffer.allocate(4096));
             CompletableFuture<Void> second = client.readAsync(8192, ByteBuffer.allocate(4096));
@@ -119,51 +45,40 @@ class ProtocolViolationTest {
 
     @Test
     void badReplyMagic() throws Exception {
-        expectProtocolError((out, req) -> {
-            try {
-                out.writeInt(0x12345678);
-                out.write(new byte[12]);
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
+        expectProtocolError((out, command, cookie, offset, length) -> {
+            out.writeInt(0x12345678);
+            out.write(new byte[12]);
         }, "bad reply magic 0x12345678");
     }
 
     @Test
     void unknownCookie() throws Exception {
-        expectProtocolError((out, req) -> chunk(out, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, req[0] + 1000, 0),
-                "unknown cookie");
+        expectProtocolError((out, command, cookie, offset, length) ->
+                chunk(out, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie + 1000, 0), "unknown cookie");
     }
 
     @Test
     void dataPastTheRequest() throws Exception {
-        expectProtocolError((out, req) -> {
-            chunk(out, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, req[0], 8 + 16);
-            try {
-                out.writeLong(req[1] + req[2] - 8); // 16 bytes starting 8 before the end
-                out.write(new byte[16]);
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
+        expectProtocolError((out, command, cookie, offset, length) -> {
+            chunk(out, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, cookie, 8 + 16);
+            out.writeLong(offset + length - 8); // 16 bytes starting 8 before the end
+            out.write(new byte[16]);
         }, "outside the request");
     }
 
     @Test
     void unknownNonErrorChunkType() throws Exception {
-        expectProtocolError((out, req) -> chunk(out, NBD_REPLY_FLAG_DONE, 77, req[0], 0), "unknown structured reply chunk type 77");
+        expectProtocolError((out, command, cookie, offset, length) -> chunk(out, NBD_REPLY_FLAG_DONE, 77, cookie, 0),
+                "unknown structured reply chunk type 77");
     }
 
     @Test
     void unknownErrorChunkTypeFailsOnlyThatRequest() throws Exception {
-        try (ScriptedServer server = new ScriptedServer((out, req) -> {
-            chunk(out, NBD_REPLY_FLAG_DONE, 0x8077, req[0], 4 + 2 + 3);
-            try {
-                out.writeInt(NBD_ENOTSUP);
-                out.writeShort(3);
-                out.writeBytes("odd");
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
+        try (ScriptedNbdServer server = firstRequest((out, command, cookie, offset, length) -> {
+            chunk(out, NBD_REPLY_FLAG_DONE, 0x8077, cookie, 4 + 2 + 3);
+            out.writeInt(NBD_ENOTSUP);
+            out.writeShort(3);
+            out.writeBytes("odd");
         });
              NbdClient client = NbdClient.connect(server.uri(), NbdClientOptions.defaults())) {
             assertThatThrownBy(() -> client.read(0, 4096)).isInstanceOf(NbdServerErrorException.class)
@@ -174,14 +89,10 @@ class ProtocolViolationTest {
 
     @Test
     void shortReadIsAnError() throws Exception {
-        try (ScriptedServer server = new ScriptedServer((out, req) -> {
-            chunk(out, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, req[0], 8 + 100);
-            try {
-                out.writeLong(req[1]);
-                out.write(new byte[100]);
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
+        try (ScriptedNbdServer server = firstRequest((out, command, cookie, offset, length) -> {
+            chunk(out, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, cookie, 8 + 100);
+            out.writeLong(offset);
+            out.write(new byte[100]);
         });
              NbdClient client = NbdClient.connect(server.uri(), NbdClientOptions.defaults())) {
             assertThatThrownBy(() -> client.read(0, 4096)).isInstanceOf(NbdProtocolException.class)

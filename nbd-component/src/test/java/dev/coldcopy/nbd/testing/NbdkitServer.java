@@ -10,7 +10,7 @@ import java.util.List;
  * on a Unix socket in a private temp dir or a free loopback TCP port. Example:
  * <pre>NbdkitServer.builder("pattern").param("size=1G").filter("delay").param("rdelay=10ms").start()</pre>
  */
-public final class NbdkitServer extends NbdServer {
+public final class NbdkitServer extends ExternalNbdServer {
 
     private NbdkitServer(List<String> cmd, Path dir, NbdUri uri) {
         super(cmd, dir, uri);

@@ -10,7 +10,7 @@ import java.util.List;
  * free loopback TCP port. Example:
  * <pre>try (QemuNbdServer s = QemuNbdServer.builder(img).readOnly(true).bitmap("b0").start()) { s.uri() ... }</pre>
  */
-public final class QemuNbdServer extends NbdServer {
+public final class QemuNbdServer extends ExternalNbdServer {
 
     private QemuNbdServer(List<String> cmd, Path dir, NbdUri uri) {
         super(cmd, dir, uri);

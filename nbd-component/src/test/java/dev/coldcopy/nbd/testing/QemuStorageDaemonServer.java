@@ -9,7 +9,7 @@ import java.util.List;
  * qemu-storage-daemon exporting one qcow2 image over NBD on a Unix socket, optionally with dirty
  * bitmaps ({@code bitmaps.N=NAME} on the export) and writable.
  */
-public final class QemuStorageDaemonServer extends NbdServer {
+public final class QemuStorageDaemonServer extends ExternalNbdServer {
 
     private QemuStorageDaemonServer(List<String> cmd, Path dir, NbdUri uri) {
         super(cmd, dir, uri);

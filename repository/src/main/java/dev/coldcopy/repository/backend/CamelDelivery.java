@@ -24,10 +24,6 @@ public final class CamelDelivery implements AutoCloseable {
         this.template = context.createProducerTemplate();
     }
 
-    String keyHeader() {
-        return keyHeader;
-    }
-
     Endpoint endpoint() {
         return endpoint;
     }

@@ -18,16 +18,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -58,16 +52,11 @@ public final class FileBackend implements RepositoryBackend {
     private final Path root;
     private final CamelDelivery delivery;
     private final boolean durable;
-    private final ExecutorService syncer;
-    private final List<Future<?>> syncing = new ArrayList<>();
+    private final BackgroundSyncs syncs;
 
     public FileBackend(Path root, CamelContext context, boolean durable) throws IOException {
         this.durable = durable;
-        this.syncer = durable ? Executors.newFixedThreadPool(SYNC_THREADS, r -> {
-            Thread t = new Thread(r, "coldcopy-fsync");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        this.syncs = durable ? new BackgroundSyncs(SYNC_THREADS, "coldcopy-fsync") : null;
         this.root = root.toAbsolutePath().normalize();
         createDirectories(this.root);
         this.delivery = new CamelDelivery(context, endpointUri(this.root), Exchange.FILE_NAME);
@@ -157,37 +146,18 @@ public final class FileBackend implements RepositoryBackend {
         delivery.send(key, key, data, Map.of());
         if (durable) {
             Path file = resolve(key);
-            synchronized (this) {
-                syncing.add(syncer.submit(() -> {
-                    force(file);
-                    force(file.getParent()); // the rename from the temporary name
-                    return null;
-                }));
-            }
+            syncs.submit(() -> {
+                force(file);
+                force(file.getParent()); // the rename from the temporary name
+                return null;
+            });
         }
     }
 
     @Override
     public void flush() throws IOException {
-        if (!durable) {
-            return;
-        }
-        List<Future<?>> pending;
-        synchronized (this) {
-            pending = new ArrayList<>(syncing);
-            syncing.clear();
-        }
-        try {
-            for (Future<?> f : pending) {
-                f.get();
-            }
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            throw new RepositoryException("syncing to disk in " + describe() + " failed: "
-                    + (c instanceof IOException io ? CamelDelivery.describe(io) : String.valueOf(c)), c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RepositoryException("interrupted while syncing " + describe() + " to disk");
+        if (durable) {
+            syncs.await(describe());
         }
     }
 
@@ -297,8 +267,8 @@ public final class FileBackend implements RepositoryBackend {
     @Override
     public void close() {
         delivery.close();
-        if (syncer != null) {
-            syncer.shutdown(); // fsyncs already queued still run; nothing waits for them
+        if (syncs != null) {
+            syncs.close();
         }
     }
 }

@@ -9,8 +9,8 @@ import java.util.Optional;
 /**
  * Object storage under a repository root, keyed by relative paths with '/' separators
  * ({@code config}, {@code chunks/ab/ab12...}, {@code snapshots/vm/disk/ID}). Writes are delivered
- * through a Camel endpoint ({@link #deliveryEndpointUri()}, the key in header {@link #keyHeader()});
- * reads may use the component's client directly. Implementations are thread-safe.
+ * through a Camel endpoint ({@link #delivery()}); reads may use the component's client directly.
+ * Implementations are thread-safe.
  */
 public interface RepositoryBackend extends AutoCloseable {
 
@@ -88,25 +88,6 @@ public interface RepositoryBackend extends AutoCloseable {
         for (String key : keys) {
             delete(key);
         }
-    }
-
-    /**
-     * The Camel endpoint URI this backend writes to, usable in a route of the repository's CamelContext ({@code to:} / {@code toD:}) with
-     * the object's key in header {@link #keyHeader()}. It may hold credentials as RAW(...) values: print
-     * {@link dev.coldcopy.repository.RepositoryUri#redact(String)} of it, never the URI itself.
-     */
-    default String deliveryEndpointUri() {
-        return delivery().endpoint().getEndpointUri();
-    }
-
-    /** the message header that carries the object key relative to the endpoint (CamelFileName, CamelAwsS3Key) */
-    default String keyHeader() {
-        return delivery().keyHeader();
-    }
-
-    /** the header value for a repository key (the S3 backend prepends its prefix) */
-    default String keyHeaderValue(String key) {
-        return key;
     }
 
     /** number of objects this backend instance has written (for statistics and tests) */

@@ -429,19 +429,6 @@ public final class S3Backend implements RepositoryBackend {
         }
     }
 
-
-
-    @Override
-    public String keyHeaderValue(String key) {
-        return prefix + key;
-    }
-
-
-    /** the S3 client the endpoint uses (for tools and tests) */
-    public S3Client client() {
-        return s3;
-    }
-
     private RepositoryException failure(String what, Exception e) {
         String message = what + " in " + description + " failed: " + CamelDelivery.describe(e);
         if (e instanceof S3Exception s3e && s3e.statusCode() == 403) {

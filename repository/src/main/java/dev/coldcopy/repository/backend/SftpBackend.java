@@ -25,10 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Vector;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -76,9 +72,8 @@ public final class SftpBackend implements RepositoryBackend {
      * disk writes overlap the reading of the next chunks, and {@link #flush} waits for the rest.
      */
     private final List<String> unsynced = new ArrayList<>();
-    private final List<Future<?>> syncing = new ArrayList<>();
     private final Object syncLock = new Object();
-    private final ExecutorService syncer;
+    private final BackgroundSyncs syncs;
     private final Object fsyncLock = new Object();
     private OpenSshFsync fsync;
     private boolean fsyncWarned;
@@ -88,11 +83,7 @@ public final class SftpBackend implements RepositoryBackend {
         this.uri = uri;
         this.root = uri.path().equals("/") ? "" : uri.path();
         this.durable = options.durableWrites();
-        this.syncer = durable ? Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "coldcopy-sftp-fsync");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        this.syncs = durable ? new BackgroundSyncs(1, "coldcopy-sftp-fsync") : null;
         // a server that refuses SETSTAT would fail every upload: ?chmod=false leaves modes to the server
         this.chmod = uri.param("chmod").map(v -> !v.equalsIgnoreCase("false") && !v.equalsIgnoreCase("no")).orElse(true);
         int port = uri.port() > 0 ? uri.port() : 22;
@@ -258,10 +249,10 @@ public final class SftpBackend implements RepositoryBackend {
     private void submitUnsynced() {
         List<String> batch = new ArrayList<>(unsynced);
         unsynced.clear();
-        syncing.add(syncer.submit(() -> {
+        syncs.submit(() -> {
             syncBatch(batch);
             return null;
-        }));
+        });
     }
 
     /**
@@ -274,26 +265,12 @@ public final class SftpBackend implements RepositoryBackend {
         if (!durable) {
             return;
         }
-        List<Future<?>> pending;
         synchronized (syncLock) {
             if (!unsynced.isEmpty()) {
                 submitUnsynced();
             }
-            pending = new ArrayList<>(syncing);
-            syncing.clear();
         }
-        try {
-            for (Future<?> f : pending) {
-                f.get();
-            }
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            throw c instanceof RepositoryException re ? re
-                    : new RepositoryException("syncing objects to disk in " + description + " failed: " + c, c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RepositoryException("interrupted while syncing objects to disk in " + description);
-        }
+        syncs.await(description);
     }
 
     /** runs on the fsync thread only */
@@ -578,8 +555,8 @@ public final class SftpBackend implements RepositoryBackend {
 
     @Override
     public void close() {
-        if (syncer != null) {
-            syncer.shutdown(); // fsyncs already queued still run; nothing waits for them
+        if (syncs != null) {
+            syncs.close();
         }
         synchronized (fsyncLock) {
             closeFsync();

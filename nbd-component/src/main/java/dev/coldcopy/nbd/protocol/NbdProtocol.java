@@ -4,8 +4,8 @@ package dev.coldcopy.nbd.protocol;
  * Protocol constants, named exactly as in the NBD specification ({@code doc/proto.md}).
  * All wire integers are big-endian.
  */
-public final class NbdConstants {
-    private NbdConstants() {
+public final class NbdProtocol {
+    private NbdProtocol() {
     }
 
     // --- handshake magics
@@ -106,9 +106,6 @@ public final class NbdConstants {
     public static final int NBD_STATE_HOLE = 1;
     public static final int NBD_STATE_ZERO = 2;
     public static final int NBD_STATE_DIRTY = 1;
-
-    public static final String CONTEXT_BASE_ALLOCATION = "base:allocation";
-    public static final String CONTEXT_QEMU_DIRTY_BITMAP_PREFIX = "qemu:dirty-bitmap:";
 
     // --- errors
     public static final int NBD_EPERM = 1;

@@ -4,7 +4,7 @@ package dev.coldcopy.repository;
  * One range of a snapshot's map. A DATA extent reads {@code length} bytes from its chunk starting at
  * {@code chunkOffset}; a ZERO extent reads as zeroes and takes no chunk.
  */
-public record Extent(long offset, long length, Type type, ChunkAddress chunk, int chunkOffset, int chunkLength) {
+public record SnapshotExtent(long offset, long length, Type type, ChunkAddress chunk, int chunkOffset, int chunkLength) {
     public enum Type { DATA, ZERO }
 
     public long end() {

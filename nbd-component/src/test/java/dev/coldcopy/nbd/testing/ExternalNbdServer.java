@@ -9,14 +9,14 @@ import java.util.List;
  * A running NBD server started by a test: its URI, its process, and cleanup (process tree killed,
  * socket directory deleted) on close.
  */
-public abstract class NbdServer implements AutoCloseable {
+public abstract class ExternalNbdServer implements AutoCloseable {
     protected static final Duration START_TIMEOUT = Duration.ofSeconds(20);
 
     private final ExternalProcess process;
     private final Path dir;
     private final NbdUri uri;
 
-    protected NbdServer(List<String> command, Path dir, NbdUri uri) {
+    protected ExternalNbdServer(List<String> command, Path dir, NbdUri uri) {
         this.dir = dir;
         this.uri = uri;
         this.process = new ExternalProcess(command, dir.resolve("server.log"));

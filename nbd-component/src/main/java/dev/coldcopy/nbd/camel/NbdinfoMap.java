@@ -2,19 +2,16 @@ package dev.coldcopy.nbd.camel;
 
 import dev.coldcopy.nbd.protocol.Extent;
 import dev.coldcopy.nbd.protocol.Extents;
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import java.util.List;
 
 /**
  * Extent maps printed the way {@code nbdinfo --map[=CONTEXT] [--json]} prints them (libnbd 1.14), so
  * that the two can be compared line for line. Pure logic.
  */
-public final class ExtentMap {
+public final class NbdinfoMap {
 
-    public static final String BASE_ALLOCATION = "base:allocation";
-    public static final String QEMU_DIRTY_BITMAP_PREFIX = "qemu:dirty-bitmap:";
-    public static final String QEMU_ALLOCATION_DEPTH = "qemu:allocation-depth";
-
-    private ExtentMap() {}
+    private NbdinfoMap() {}
 
     /** Merges adjacent extents with equal flags (the server may split a run at arbitrary places). */
     public static List<Extent> merge(List<Extent> extents) {
@@ -23,7 +20,7 @@ public final class ExtentMap {
 
     /** The words nbdinfo uses for a flag value of a context, or null when it has none. */
     public static String describe(String context, int flags) {
-        if (BASE_ALLOCATION.equals(context)) {
+        if (MetaContexts.BASE_ALLOCATION.equals(context)) {
             return switch (flags) {
                 case 0 -> "data";
                 case 1 -> "hole";
@@ -32,14 +29,14 @@ public final class ExtentMap {
                 default -> null;
             };
         }
-        if (context.startsWith(QEMU_DIRTY_BITMAP_PREFIX)) {
+        if (MetaContexts.isDirtyBitmap(context)) {
             return switch (flags) {
                 case 0 -> "clean";
                 case 1 -> "dirty";
                 default -> null;
             };
         }
-        if (QEMU_ALLOCATION_DEPTH.equals(context)) {
+        if (MetaContexts.QEMU_ALLOCATION_DEPTH.equals(context)) {
             return switch (flags) {
                 case 0 -> "absent";
                 case 1 -> "local";
