@@ -70,14 +70,12 @@ public final class RunningExport implements AutoCloseable {
         return b.toString();
     }
 
-    /** The dirty bitmap, if any, exported with the image (a bitmap name, not yet a context). */
+    /**
+     * The dirty bitmap exported with the image, if any: a bitmap name; NBD clients read it as the meta context
+     * {@code qemu:dirty-bitmap:NAME}. Empty for a full backup.
+     */
     public Optional<String> bitmap() {
         return bitmap;
-    }
-
-    /** The NBD meta context of the dirty bitmap, e.g. {@code qemu:dirty-bitmap:coldcopy-backup}; empty for a full backup. */
-    public Optional<String> dirtyBitmapContext() {
-        return bitmap.map(b -> "qemu:dirty-bitmap:" + b);
     }
 
     /** The server's pid (qemu-storage-daemon or qemu-nbd). */
@@ -110,6 +108,6 @@ public final class RunningExport implements AutoCloseable {
 
     @Override
     public String toString() {
-        return program + " pid " + pid + " " + nbdUri() + dirtyBitmapContext().map(c -> " " + c).orElse("");
+        return program + " pid " + pid + " " + nbdUri() + bitmap().map(b -> " bitmap " + b).orElse("");
     }
 }

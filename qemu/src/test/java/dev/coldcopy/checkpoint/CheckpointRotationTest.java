@@ -93,7 +93,7 @@ class CheckpointRotationTest {
             assertThat(bitmaps(top)).contains(next, PREV, OLDER);
             assertThat(runDir.journal().entries()).extracting(CheckpointJournal.Entry::bitmap).containsExactly(next);
             RunningExport export = session.export();
-            assertThat(dirtyRanges(export.nbdUri(), export.dirtyBitmapContext().orElseThrow()))
+            assertThat(dirtyRanges(export.nbdUri(), "qemu:dirty-bitmap:" + export.bitmap().orElseThrow()))
                     .containsExactly(new long[] {1 << 20, (1 << 20) + (64 << 10)}, new long[] {2 << 20, (2 << 20) + (64 << 10)});
             session.commit(); // the manifest is written
             assertThat(runDir.journal().entries()).isEmpty();
@@ -170,7 +170,7 @@ class CheckpointRotationTest {
                 .startsWith("bitmap " + PREV + " is in-use in " + top);
         CheckpointPlan plan = CheckpointPlan.full(inspector.inspect(top), "r1", Clock.systemUTC());
         try (DiskBackupSession session = open(plan, "qemu-storage-daemon")) {
-            assertThat(session.export().dirtyBitmapContext()).isEmpty();
+            assertThat(session.export().bitmap()).isEmpty();
             session.commit();
         }
         assertThat(bitmaps(top)).containsExactlyInAnyOrder(plan.nextCheckpoint().orElseThrow(), LIBVIRT, OTHER_REPO);

@@ -86,7 +86,7 @@ class ExportTest {
         assertThat(plan.baseBitmap()).isPresent();
         try (DiskBackupSession session = open(server, top, plan)) {
             RunningExport export = session.export();
-            String ctx = export.dirtyBitmapContext().orElseThrow();
+            String ctx = "qemu:dirty-bitmap:" + export.bitmap().orElseThrow();
             assertThat(ctx).isEqualTo(server.equals("qemu-nbd") ? "qemu:dirty-bitmap:" + CP
                     : "qemu:dirty-bitmap:coldcopy-backup");
             assertThat(export.nbdUri()).isEqualTo("nbd+unix:///disk?socket=" + export.socketPath());
@@ -121,7 +121,7 @@ class ExportTest {
         assertThat(plan.baseLayers()).hasSize(3);
         try (DiskBackupSession session = open(server, top, plan)) {
             RunningExport export = session.export();
-            assertThat(dirtyRanges(export.nbdUri(), export.dirtyBitmapContext().orElseThrow())).containsExactly(
+            assertThat(dirtyRanges(export.nbdUri(), "qemu:dirty-bitmap:" + export.bitmap().orElseThrow())).containsExactly(
                     r(0, G), r(2 * M, 2 * M + 128 * K), r(5 * M, 5 * M + G), r(8 * M, 8 * M + G), r(15 * M, 15 * M + 2 * G));
             assertThat(sameContent(export, top)).isTrue();
             // the overlay (qemu-nbd way) is unlinked as soon as qemu-nbd serves it
@@ -136,7 +136,7 @@ class ExportTest {
         write(top, 0x44, 1 * M, 64 * K);
         CheckpointPlan plan = CheckpointPlan.full(inspector.inspect(top), "r1", Clock.systemUTC());
         try (DiskBackupSession session = open(server, top, plan)) {
-            assertThat(session.export().dirtyBitmapContext()).isEmpty();
+            assertThat(session.export().bitmap()).isEmpty();
             String info = contexts(session.export().nbdUri());
             assertThat(info).contains("base:allocation").doesNotContain("qemu:dirty-bitmap");
             assertThat(sameContent(session.export(), top)).isTrue();

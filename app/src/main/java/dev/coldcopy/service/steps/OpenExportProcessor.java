@@ -4,6 +4,7 @@ import dev.coldcopy.backup.DiskBackupSession;
 import dev.coldcopy.checkpoint.CheckpointNames;
 import dev.coldcopy.event.BadEventException;
 import dev.coldcopy.nbd.camel.NbdConstants;
+import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.qemu.Bitmap;
 import dev.coldcopy.qemu.RunningExport;
 import dev.coldcopy.qemu.VmRunningException;
@@ -51,7 +52,8 @@ public final class OpenExportProcessor implements Processor {
         Message message = exchange.getMessage();
         message.setHeader(NbdConstants.URI, export.nbdUri());
         // the merged dirty bitmap to read, or allocation for a full backup
-        message.setHeader(NbdConstants.META_CONTEXT, export.dirtyBitmapContext().orElse("base:allocation"));
+        message.setHeader(NbdConstants.META_CONTEXT,
+                export.bitmap().map(MetaContexts::dirtyBitmap).orElse(MetaContexts.BASE_ALLOCATION));
         backup.session().createdCheckpoint().ifPresent(c -> message.setHeader(ColdcopyHeaders.CREATED_CHECKPOINT, c));
     }
 
