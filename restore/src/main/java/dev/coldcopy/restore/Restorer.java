@@ -1,5 +1,6 @@
 package dev.coldcopy.restore;
 
+import dev.coldcopy.qemu.QemuTools;
 import dev.coldcopy.repository.ChunkAddress;
 import dev.coldcopy.repository.ExtentMap;
 import dev.coldcopy.repository.Repository;
@@ -31,6 +32,9 @@ import org.slf4j.LoggerFactory;
 public final class Restorer {
     private static final Logger LOG = LoggerFactory.getLogger(Restorer.class);
     private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final QemuTools QEMU = QemuTools.defaults();
+    /** Copying a whole base image may take as long as the disk is large. */
+    private static final QemuTools QEMU_COPY = QEMU.withTimeout(Duration.ofHours(12));
 
     private final Repository repository;
     private final int parallelism;
@@ -66,7 +70,7 @@ public final class Restorer {
             if (base.equals(output)) {
                 throw new RestoreException(what + ": the output must not be the base image itself");
             }
-            long size = QemuImg.virtualSize(base);
+            long size = QEMU.virtualSize(base);
             if (size != m.virtualSize()) {
                 throw new RestoreException(what + ": base image " + base + " is " + size + " bytes, the snapshot's disk " + m.virtualSize());
             }
@@ -110,7 +114,7 @@ public final class Restorer {
 
     private void prepare(RestoreRequest request, Path target, RestoreFormat format) throws IOException {
         if (request.onto().isPresent()) {
-            QemuImg.convert(request.onto().get(), target, format);
+            QEMU_COPY.convert(request.onto().get(), target, format.qemuName());
         } else if (format == RestoreFormat.RAW) {
             Files.createFile(target);
             // a sparse file of the disk's size: ranges never written read as zero
@@ -118,7 +122,7 @@ public final class Restorer {
                 f.setLength(request.snapshot().virtualSize());
             }
         } else {
-            QemuImg.create(target, format, request.snapshot().virtualSize());
+            QEMU.create(target, format.qemuName(), request.snapshot().virtualSize());
         }
     }
 
