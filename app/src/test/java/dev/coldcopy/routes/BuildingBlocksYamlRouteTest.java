@@ -1,9 +1,9 @@
 package dev.coldcopy.routes;
 
 import static dev.coldcopy.testing.QemuImages.bitmaps;
-import static dev.coldcopy.testing.QemuImages.qcow2;
+import static dev.coldcopy.testing.QemuImages.createQcow2;
 import static dev.coldcopy.testing.QemuImages.serversMentioning;
-import static dev.coldcopy.testing.QemuImages.write;
+import static dev.coldcopy.testing.QemuImages.writePattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.nbd.protocol.ExportInfo;
@@ -31,8 +31,8 @@ class BuildingBlocksYamlRouteTest {
     @Test
     void aUserRouteExportsADiskAndCommitsItsCheckpoint() throws Exception {
         Path images = Files.createDirectories(dir.resolve("images"));
-        Path disk = qcow2(images.resolve("vda.qcow2"), "8M");
-        write(disk, 5, 1 << 20, 1 << 20);
+        Path disk = createQcow2(images.resolve("vda.qcow2"), "8M");
+        writePattern(disk, 5, 1 << 20, 1 << 20);
         Path config = Files.createDirectories(dir.resolve("config/routes"));
         Files.writeString(config.resolve("my-export.yaml"), """
                 - route:
@@ -72,7 +72,7 @@ class BuildingBlocksYamlRouteTest {
             assertThat(bitmaps(disk)).as("committed: the new checkpoint stays").containsExactly(created);
 
             // an image outside the allowed roots is refused by the service's policy, before any export
-            Path outside = qcow2(dir.resolve("outside.qcow2"), "1M");
+            Path outside = createQcow2(dir.resolve("outside.qcow2"), "1M");
             Exchange refused = main.getCamelContext().createProducerTemplate().request("direct:my-export", e -> {
                 e.getMessage().setHeader(BackupHeaders.IMAGE, outside.toString());
                 e.getMessage().setHeader(BackupHeaders.REPOSITORY_ID, "r1");

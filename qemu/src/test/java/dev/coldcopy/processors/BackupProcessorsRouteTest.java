@@ -60,9 +60,9 @@ class BackupProcessorsRouteTest extends CamelTestSupport {
 
     @Test
     void incrementalBackupThroughTheRoute() {
-        Path disk = qcow2(images.resolve("vda.qcow2"), "4M");
+        Path disk = createQcow2(images.resolve("vda.qcow2"), "4M");
         addBitmap(disk, PREV);
-        write(disk, 7, 1 << 20, 4096);
+        writePattern(disk, 7, 1 << 20, 4096);
         Exchange ex = template.request("direct:backup", e -> {
             e.getMessage().setHeader(BackupHeaders.IMAGE, disk.toString());
             e.getMessage().setHeader(BackupHeaders.REPOSITORY_ID, "r1");
@@ -78,7 +78,7 @@ class BackupProcessorsRouteTest extends CamelTestSupport {
 
     @Test
     void failedDeliveryRollsTheCheckpointBack() {
-        Path disk = qcow2(images.resolve("vdb.qcow2"), "4M");
+        Path disk = createQcow2(images.resolve("vdb.qcow2"), "4M");
         addBitmap(disk, PREV);
         Exchange ex = template.request("direct:backup", e -> {
             e.getMessage().setHeader(BackupHeaders.IMAGE, disk.toString());

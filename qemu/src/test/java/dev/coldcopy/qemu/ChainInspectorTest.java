@@ -43,13 +43,13 @@ class ChainInspectorTest {
 
     @Test
     void modelsAThreeLayerChainWithBitmapsAndFlags() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path mid = overlay(dir.resolve("mid.qcow2"), base);
+        Path mid = createOverlay(dir.resolve("mid.qcow2"), base);
         addBitmap(mid, CP);
         addBitmap(mid, "libvirt-1");
         disableBitmap(mid, "libvirt-1");
-        Path top = overlay(dir.resolve("top.qcow2"), mid);
+        Path top = createOverlay(dir.resolve("top.qcow2"), mid);
         addBitmap(top, CP);
 
         BackingChain chain = inspector.inspect(top);
@@ -68,7 +68,7 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenThereIsNoPreviousBackup() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
+        Path top = createQcow2(dir.resolve("top.qcow2"), "4M");
         BackupPlan plan = BackupPlanner.plan(inspector.inspect(top), "r1", Optional.empty(), Optional.empty(), Clock.systemUTC());
         assertThat(plan.kind()).isEqualTo(BackupKind.FULL);
         assertThat(plan.reason()).isEqualTo("full: no previous backup in this repository (no checkpoint yet)");
@@ -77,18 +77,18 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenTheBitmapIsMissingFromTheTop() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path top = overlay(dir.resolve("top.qcow2"), base);
+        Path top = createOverlay(dir.resolve("top.qcow2"), base);
         assertThat(plan(top).reason()).isEqualTo("full: bitmap " + CP + " is missing from the top image " + top);
     }
 
     @Test
     void fullOnAHoleInTheChain() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path mid = overlay(dir.resolve("mid.qcow2"), base);
-        Path top = overlay(dir.resolve("top.qcow2"), mid);
+        Path mid = createOverlay(dir.resolve("mid.qcow2"), base);
+        Path top = createOverlay(dir.resolve("top.qcow2"), mid);
         addBitmap(top, CP);
         assertThat(plan(top).reason())
                 .isEqualTo("full: hole in the chain: bitmap " + CP + " is in " + base + " but not in " + mid + " above it");
@@ -96,9 +96,9 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenTheBitmapIsInUseAfterACrash() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path top = overlay(dir.resolve("top.qcow2"), base);
+        Path top = createOverlay(dir.resolve("top.qcow2"), base);
         addBitmap(top, CP);
         leaveInUse(top); // qemu-io opened it read-write and was killed -9
         BackingChain chain = inspector.inspect(top);
@@ -109,7 +109,7 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenTheBitmapIsDisabled() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
+        Path top = createQcow2(dir.resolve("top.qcow2"), "4M");
         addBitmap(top, CP);
         disableBitmap(top, CP);
         assertThat(plan(top).reason()).isEqualTo("full: bitmap " + CP + " is disabled in " + top + " (not recording writes)");
@@ -117,7 +117,7 @@ class ChainInspectorTest {
 
     @Test
     void fullForARawDisk() {
-        Path raw = raw(dir.resolve("disk.raw"), "4M");
+        Path raw = createRaw(dir.resolve("disk.raw"), "4M");
         BackupPlan plan = plan(raw);
         assertThat(plan.kind()).isEqualTo(BackupKind.FULL);
         assertThat(plan.reason()).isEqualTo("full: raw layer in the chain: top image " + raw
@@ -127,8 +127,8 @@ class ChainInspectorTest {
 
     @Test
     void rawBaseBelowTheCheckpointIsFine() {
-        Path base = raw(dir.resolve("base.raw"), "4M");
-        Path top = overlay(dir.resolve("top.qcow2"), base);
+        Path base = createRaw(dir.resolve("base.raw"), "4M");
+        Path top = createOverlay(dir.resolve("top.qcow2"), base);
         addBitmap(top, CP);
         BackingChain chain = inspector.inspect(top);
         assertThat(chain.layers()).extracting(ImageLayer::format).containsExactly("qcow2", "raw");
@@ -137,7 +137,7 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenTheDiskWasResized() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
+        Path top = createQcow2(dir.resolve("top.qcow2"), "4M");
         addBitmap(top, CP);
         resize(top, "8M");
         assertThat(plan(top).reason())
@@ -146,7 +146,7 @@ class ChainInspectorTest {
 
     @Test
     void aRunningVmIsReportedAsRunning() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
+        Path top = createQcow2(dir.resolve("top.qcow2"), "4M");
         try (var vm = holdOpen(top)) {
             assertThatThrownBy(() -> inspector.inspect(top)).isInstanceOf(VmRunningException.class)
                     .hasMessageStartingWith("VM is running: ").hasMessageContaining("lock");
@@ -158,8 +158,8 @@ class ChainInspectorTest {
     void backingFileOutsideTheRootsIsRefused() throws Exception {
         Path elsewhere = Files.createDirectory(dir.resolve("elsewhere"));
         Path images = Files.createDirectory(dir.resolve("images"));
-        Path base = qcow2(elsewhere.resolve("template.qcow2"), "4M");
-        Path top = overlay(images.resolve("top.qcow2"), base);
+        Path base = createQcow2(elsewhere.resolve("template.qcow2"), "4M");
+        Path top = createOverlay(images.resolve("top.qcow2"), base);
         ChainInspector strict = new ChainInspector(QemuTools.defaults(), new ImagePolicy(List.of(images)));
         assertThatThrownBy(() -> strict.inspect(top)).isInstanceOf(ImageRefusedException.class)
                 .hasMessageContaining("refused backing file '" + base + "' of " + top).hasMessageContaining("outside the allowed roots");
@@ -167,7 +167,7 @@ class ChainInspectorTest {
 
     @Test
     void relativeBackingNamesResolveAgainstTheReferringImage() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         Path top = dir.resolve("top.qcow2");
         run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top.toString());
         assertThat(inspector.inspect(top).layers()).extracting(ImageLayer::path).containsExactly(top, base);

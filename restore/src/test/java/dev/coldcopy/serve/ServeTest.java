@@ -17,7 +17,7 @@ import dev.coldcopy.repository.SnapshotHeader;
 import dev.coldcopy.repository.SnapshotKind;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.S3ProxyServer;
 import dev.coldcopy.repository.testing.SftpServer;
 import dev.coldcopy.repository.testing.StartedCamel;

@@ -9,7 +9,7 @@ import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdException;
 import dev.coldcopy.nbd.testing.NbdServerDaemon;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.Tools;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
