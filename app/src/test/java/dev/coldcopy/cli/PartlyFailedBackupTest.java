@@ -3,7 +3,7 @@ package dev.coldcopy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.testing.QemuImages;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import dev.coldcopy.service.ServiceHarness;
 import java.nio.file.Files;
 import java.nio.file.Path;

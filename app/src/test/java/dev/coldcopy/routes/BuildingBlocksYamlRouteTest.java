@@ -57,7 +57,7 @@ class BuildingBlocksYamlRouteTest {
                 "coldcopy.home", dir.resolve("home").toString(),
                 "coldcopy.allowed-roots", images.toString(),
                 // the shipped routes come along with the user's (the webhook among them): HTTP on a free port
-                "camel.server.port", Integer.toString(dev.coldcopy.nbd.testing.Tools.freePort()))).build();
+                "camel.server.port", Integer.toString(dev.coldcopy.testing.Tools.freePort()))).build();
         main.start();
         try {
             Exchange ex = main.getCamelContext().createProducerTemplate().request("direct:my-export", e -> {

@@ -41,7 +41,7 @@ public final class QemuImages {
 
     /** Runs a program that must succeed; returns its stdout. */
     public static String run(String... command) {
-        return Programs.run(TIMEOUT, List.of(command)).orFail().stdout();
+        return Tools.run(TIMEOUT, List.of(command));
     }
 
     public static Path createQcow2(Path image, long size) {
@@ -120,7 +120,7 @@ public final class QemuImages {
         if (virtualSize(a) != virtualSize(b)) {
             return false;
         }
-        Programs.Result r = Programs.run(TIMEOUT, List.of("qemu-img", "compare", "-q", a.toString(), b.toString()));
+        Tools.Result r = Tools.result(TIMEOUT, List.of("qemu-img", "compare", "-q", a.toString(), b.toString()));
         if (r.exitCode() > COMPARE_DIFFERENT) {
             r.orFail();
         }
@@ -129,7 +129,7 @@ public final class QemuImages {
 
     /** qemu-img compare's verdict in words (for failure messages). */
     public static String compareMessage(Path a, Path b) {
-        Programs.Result r = Programs.run(TIMEOUT, List.of("qemu-img", "compare", a.toString(), b.toString()));
+        Tools.Result r = Tools.result(TIMEOUT, List.of("qemu-img", "compare", a.toString(), b.toString()));
         return (r.stdout() + r.stderr()).strip();
     }
 
@@ -140,7 +140,7 @@ public final class QemuImages {
             cmd.addAll(List.of("-c", c));
         }
         cmd.add(image.toString());
-        String out = Programs.run(TIMEOUT, cmd).orFail().stdout();
+        String out = Tools.run(TIMEOUT, cmd);
         // qemu-io exits 0 even when a command failed
         if (out.contains("failed") || out.contains("error")) {
             throw new IllegalStateException("qemu-io " + String.join("; ", commands) + ": " + out.strip());
@@ -258,13 +258,29 @@ public final class QemuImages {
     public static List<Long> serversMentioning(String marker) {
         List<Long> pids = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(p -> {
-            String line = Programs.cmdline(p.pid());
+            String line = cmdline(p.pid());
             if ((line.startsWith("qemu-nbd") || line.startsWith("qemu-storage-daemon") || line.contains("/qemu-nbd ")
                     || line.contains("/qemu-storage-daemon ")) && line.contains(marker)) {
                 pids.add(p.pid());
             }
         });
         return pids;
+    }
+
+    /** The command line of a running process (not a zombie), empty if there is none. */
+    private static String cmdline(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            char state = close > 0 && close + 2 < stat.length() ? stat.charAt(close + 2) : '?';
+            if (state == 'Z' || state == 'X') {
+                return "";
+            }
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return new String(raw, StandardCharsets.UTF_8).replace('\0', ' ').strip();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     public static String sha256(Path file) {

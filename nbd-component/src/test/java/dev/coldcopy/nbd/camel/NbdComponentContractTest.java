@@ -9,7 +9,7 @@ import dev.coldcopy.nbd.protocol.ExportInfo;
 import dev.coldcopy.nbd.testing.NbdkitServer;
 import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
