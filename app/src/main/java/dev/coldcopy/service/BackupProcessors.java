@@ -31,7 +31,11 @@ public final class BackupProcessors {
             // the body is whatever the failed step left (a chunk stream, say); the job is kept aside
             DiskJob job = exchange.getProperty(ColdcopyHeaders.DISK_JOB, DiskJob.class);
             if (job != null) {
-                BackupResult result = BackupResult.failure(job, Reasons.oneLine(cause));
+                String reason = Reasons.oneLine(cause);
+                String ownLabel = job.label() + ": ";
+                // the result names its VM and disk already: "m1/vda: m1/vda: image ..." says it twice
+                BackupResult result = BackupResult.failure(job,
+                        reason.startsWith(ownLabel) ? reason.substring(ownLabel.length()) : reason);
                 exchange.setProperty(ColdcopyHeaders.RESULT, result);
                 exchange.getMessage().setBody(result);
             }

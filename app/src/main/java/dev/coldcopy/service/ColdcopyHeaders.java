@@ -44,6 +44,12 @@ public final class ColdcopyHeaders {
 
     // ---- exchange properties
 
+    /**
+     * The event's id, also where the message is replaced by the original one (a dead letter of a spool file):
+     * an id the event did not carry (one coldcopy gave it) is found only here then.
+     */
+    public static final String EVENT_ID_PROPERTY = "coldcopyEventId";
+
     /** The {@code DiskJob} being tried: set once per disk by the route, kept across retries. */
     public static final String DISK_JOB = "coldcopyDiskJob";
     /** The running {@code steps.DiskBackup}, from lockDisk to closeDiskBackup. */

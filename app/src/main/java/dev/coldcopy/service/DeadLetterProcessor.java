@@ -38,7 +38,11 @@ public final class DeadLetterProcessor implements Processor {
         String event = event(exchange);
         String eventId = exchange.getMessage().getHeader(ColdcopyHeaders.EVENT_ID, String.class);
         if (eventId == null) {
-            // the original message (as it came from the spool) has no headers of ours yet: the id is in the event
+            // the original message (as it came from the spool) has no headers of ours: the id coldcopy gave the
+            // event, else the one in the event
+            eventId = exchange.getProperty(ColdcopyHeaders.EVENT_ID_PROPERTY, String.class);
+        }
+        if (eventId == null) {
             eventId = idIn(event);
         }
         if (eventId != null) {

@@ -18,6 +18,7 @@ public final class EventIntakeProcessor implements Processor {
         byte[] raw = exchange.getMessage().getBody(byte[].class);
         BackupEvent event = parser.parse(raw);
         exchange.getMessage().setHeader(ColdcopyHeaders.EVENT_ID, event.id());
+        exchange.setProperty(ColdcopyHeaders.EVENT_ID_PROPERTY, event.id());
         exchange.getMessage().setHeader(ColdcopyHeaders.VM, event.vm());
         exchange.getMessage().setBody(event);
     }

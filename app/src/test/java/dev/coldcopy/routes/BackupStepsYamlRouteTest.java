@@ -47,8 +47,18 @@ class BackupStepsYamlRouteTest {
         Files.writeString(config.resolve("my-backup.yaml"), """
                 - route:
                     id: my-backup
+                    routeConfigurationId: backup-retry
                     from:
                       uri: direct:my-backup
+                      steps:
+                        - to: direct:my-backup-disk
+                        - to: direct:publish-result
+                - route:
+                    id: my-backup-disk
+                    errorHandler:
+                      noErrorHandler: {}
+                    from:
+                      uri: direct:my-backup-disk
                       steps:
                         - doTry:
                             steps:
@@ -56,7 +66,7 @@ class BackupStepsYamlRouteTest {
                               - process: { ref: inspectChain }
                               - process: { ref: planBackup }
                               - process: { ref: openExport }
-                              - to: "nbd:uri?operation=chunks&outputType=chunk"
+                              - to: "nbd:uri?operation=chunks&outputType=chunk&chunkSize={{coldcopy.nbd.chunk-size}}&maxInFlight={{coldcopy.nbd.max-in-flight}}"
                               - split:
                                   simple: "${body}"
                                   streaming: true
@@ -71,6 +81,8 @@ class BackupStepsYamlRouteTest {
                                 - process: { ref: closeDiskBackup }
                 - route:
                     id: my-check
+                    errorHandler:
+                      noErrorHandler: {}
                     from:
                       uri: direct:my-check
                       steps:
@@ -95,7 +107,7 @@ class BackupStepsYamlRouteTest {
             Exchange full = producer.request("direct:my-backup", e -> headers(e, disk, "no"));
             assertThat(full.getException()).isNull();
             kinds.add(full.getMessage().getHeader(ColdcopyHeaders.BACKUP_KIND, String.class));
-            BackupResult first = full.getMessage().getBody(BackupResult.class);
+            BackupResult first = full.getProperty(ColdcopyHeaders.RESULT, BackupResult.class);
             assertThat(first.outcome()).isEqualTo("ok");
             assertThat(bitmaps(disk)).as("committed: the new checkpoint stays").containsExactly(first.checkpoint());
             Path atFirst = ServiceHarness.snapshotOfDisk(disk, dir.resolve("first.raw"));
@@ -103,12 +115,14 @@ class BackupStepsYamlRouteTest {
             writePattern(disk, 7, 3 << 20, 64 << 10);
             Exchange failed = producer.request("direct:my-backup", e -> headers(e, disk, "yes"));
             assertThat(failed.getException()).hasMessageContaining("my check said no");
+            assertThat(failed.getProperty(ColdcopyHeaders.RESULT, BackupResult.class).outcome())
+                    .as("errors.yaml's disk-failed gave the failed disk its result").isEqualTo("failed");
             assertThat(bitmaps(disk)).as("not committed: the new checkpoint went again").containsExactly(first.checkpoint());
 
             Exchange incremental = producer.request("direct:my-backup", e -> headers(e, disk, "no"));
             assertThat(incremental.getException()).isNull();
             kinds.add(incremental.getMessage().getHeader(ColdcopyHeaders.BACKUP_KIND, String.class));
-            BackupResult second = incremental.getMessage().getBody(BackupResult.class);
+            BackupResult second = incremental.getProperty(ColdcopyHeaders.RESULT, BackupResult.class);
             assertThat(second.bytesRead()).as("only the dirty 64 KiB were read").isLessThanOrEqualTo(1 << 20);
             assertThat(bitmaps(disk)).containsExactly(second.checkpoint());
             assertThat(kinds).containsExactly("full", "incremental");
@@ -132,6 +146,11 @@ class BackupStepsYamlRouteTest {
             main.stop();
         }
         assertThat(serversMentioning(dir.toString())).as("no export left running").isEmpty();
+        try (var results = Files.list(home.resolve("results"))) {
+            assertThat(results.map(p -> p.getFileName().toString()))
+                    .as("publish-result wrote every disk's result: full, failed try, incremental, refused image")
+                    .hasSize(4).filteredOn(n -> n.endsWith("-failed.json")).hasSize(2);
+        }
     }
 
     private static void headers(Exchange exchange, Path image, String fail) {

@@ -69,6 +69,19 @@ class ServiceEventStatusTest {
         assertThat(failed.get("reason").asText()).contains("gone.qcow2", "does not exist");
     }
 
+    @Test
+    @Timeout(90)
+    void aSpoolEventWithoutAnIdFailsUnderTheIdItWasGiven() throws Exception {
+        service = new ServiceHarness(dir.resolve("home")).start();
+        service.dropEvent("no-id", ServiceHarness.event("db", "vda", service.images.resolve("gone.qcow2")));
+        JsonNode dead = service.awaitDeadLetter(1, WAIT);
+        assertThat(dead.path("eventId").asText()).as(dead.toString()).startsWith("evt-");
+        assertThat(dead.get("reason").asText()).as("the disk named once").startsWith("vda: image ").contains("does not exist")
+                .doesNotContain("db/vda");
+        JsonNode failed = awaitState(dead.get("eventId").asText(), "failed");
+        assertThat(failed.get("reason").asText()).isEqualTo(dead.get("reason").asText());
+    }
+
     private JsonNode status(String id, int expectedStatus) throws Exception {
         HttpResponse<String> response = service.get("/events/" + id);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(expectedStatus);

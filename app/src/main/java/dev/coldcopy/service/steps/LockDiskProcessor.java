@@ -39,6 +39,10 @@ public final class LockDiskProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
         DiskJob job = diskJob(exchange);
+        if (exchange.getProperty(ColdcopyHeaders.DISK_JOB) == null) {
+            // a route of the user's: errors.yaml's retry rules and disk-failed know the disk by this property
+            exchange.setProperty(ColdcopyHeaders.DISK_JOB, job);
+        }
         BackupEngine engine = engines.get(exchange.getContext());
         DiskBackup backup = DiskBackup.begin(engine, job);
         exchange.setProperty(ColdcopyHeaders.DISK_BACKUP, backup); // from here closeDiskBackup undoes what follows
