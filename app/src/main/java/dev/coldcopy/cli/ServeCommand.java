@@ -7,6 +7,7 @@ import dev.coldcopy.serve.ChunkCache;
 import dev.coldcopy.serve.NbdServer;
 import dev.coldcopy.serve.ServeAddress;
 import dev.coldcopy.serve.ServedExport;
+import dev.coldcopy.serve.ServerTls;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -39,7 +40,12 @@ import picocli.CommandLine.Spec;
             "  qemu-img convert -p -O qcow2 'nbd+unix:///?socket=/tmp/web.sock' \\",
             "      web-vda.qcow2",
             "  qemu-img create -f qcow2 -F raw \\",
-            "      -b 'nbd+unix:///?socket=/tmp/web.sock' overlay.qcow2"
+            "      -b 'nbd+unix:///?socket=/tmp/web.sock' overlay.qcow2",
+            "",
+            "Beyond loopback, with TLS (clients must start it; nbds:// URIs):",
+            "  coldcopy serve --repo file:/backups --vm web --disk vda \\",
+            "      --listen 0.0.0.0:10809 --tls-cert cert.pem --tls-key key.pem",
+            "  nbdinfo 'nbds://backuphost:10809/?tls-certificates=/etc/pki/web'"
         })
 final class ServeCommand implements Callable<Integer> {
     /** clients may hang up and come straight back (qemu-img probes, then opens): --once waits this long */
@@ -54,8 +60,8 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     SnapshotSelectionMixin selection;
 
-
-
+    @Mixin
+    ServeTlsOptions tlsOptions;
 
     @ArgGroup(exclusive = true)
     Where where;
@@ -66,8 +72,8 @@ final class ServeCommand implements Callable<Integer> {
         Path socket;
 
         @Option(names = "--listen", paramLabel = "HOST:PORT",
-                description = "TCP address to listen on instead of a Unix socket; loopback only (127.0.0.1:10809, [::1]:10809),"
-                        + " since serve has no TLS yet. Port 0 picks a free one.")
+                description = "TCP address to listen on instead of a Unix socket: loopback (127.0.0.1:10809, [::1]:10809),"
+                        + " or any address with --tls-cert/--tls-key. Port 0 picks a free one.")
         String listen;
     }
 
@@ -81,7 +87,8 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long cache = Sizes.parse(cacheSize);
-        ServeAddress address = address();
+        ServerTls tls = tlsOptions.load();
+        ServeAddress address = address(tls != null);
         Path privateDir = null;
         if (address == null) {
             privateDir = Files.createTempDirectory("coldcopy-serve-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -96,7 +103,7 @@ final class ServeCommand implements Callable<Integer> {
             ServedExport export = ServedExport.of(manifest, chunks);
             CountDownLatch stopRequested = new CountDownLatch(1);
             CountDownLatch stopped = new CountDownLatch(1);
-            try (NbdServer server = NbdServer.start(export, address)) {
+            try (NbdServer server = NbdServer.start(export, address, tls)) {
                 Thread hook = new Thread(() -> {
                     stopRequested.countDown();
                     server.close();
@@ -137,7 +144,11 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ServeAddress address() throws IOException {
+    private ServeAddress address(boolean tls) throws IOException {
+        if (tls && (where == null || where.listen == null)) {
+            throw new IllegalArgumentException("--tls-cert/--tls-key need --listen HOST:PORT: TLS protects TCP; a Unix socket"
+                    + " is protected by its file permissions");
+        }
         if (where == null) {
             return null;
         }
@@ -145,9 +156,10 @@ final class ServeCommand implements Callable<Integer> {
             return new ServeAddress.Unix(where.socket);
         }
         ServeAddress.Tcp tcp = ServeAddress.parseListen(where.listen);
-        if (!tcp.loopback()) {
-            throw new IllegalArgumentException("refusing to listen on " + tcp.host() + ": it is not a loopback address, and serve has no TLS"
-                    + " to protect the disk's data on the network; use --socket, a loopback address, or an SSH tunnel");
+        if (!tls && !tcp.loopback()) {
+            throw new IllegalArgumentException("refusing to listen on " + tcp.host() + ": it is not a loopback address, and without"
+                    + " --tls-cert/--tls-key the disk's data would cross the network in the clear; use TLS, --socket, a loopback"
+                    + " address, or an SSH tunnel");
         }
         return tcp;
     }

@@ -28,6 +28,7 @@ public final class NbdServer implements AutoCloseable {
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final ServedExport export;
+    private final ServerTls tls; // null: plain
     private final ServerSocketChannel listener;
     private final ServeAddress address;
     private final Path socketFile; // null on TCP
@@ -36,8 +37,9 @@ public final class NbdServer implements AutoCloseable {
     private int served;
     private volatile boolean closed;
 
-    private NbdServer(ServedExport export, ServerSocketChannel listener, ServeAddress address, Path socketFile) {
+    private NbdServer(ServedExport export, ServerTls tls, ServerSocketChannel listener, ServeAddress address, Path socketFile) {
         this.export = export;
+        this.tls = tls;
         this.listener = listener;
         this.address = address;
         this.socketFile = socketFile;
@@ -47,8 +49,16 @@ public final class NbdServer implements AutoCloseable {
 
     /** binds and starts accepting; a Unix socket path must not exist yet */
     public static NbdServer start(ServedExport export, ServeAddress where) throws IOException {
+        return start(export, where, null);
+    }
+
+    /** as {@link #start(ServedExport, ServeAddress)}; with {@code tls} (TCP only) clients must start TLS first */
+    public static NbdServer start(ServedExport export, ServeAddress where, ServerTls tls) throws IOException {
         NbdServer server;
         if (where instanceof ServeAddress.Unix unix) {
+            if (tls != null) {
+                throw new IllegalArgumentException("TLS is for TCP (--listen); a Unix socket is protected by its file permissions");
+            }
             Path socket = unix.socket().toAbsolutePath();
             if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new IOException("socket " + socket + " exists; remove it or choose another path");
@@ -60,7 +70,7 @@ public final class NbdServer implements AutoCloseable {
                 ch.close();
                 throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
             }
-            server = new NbdServer(export, ch, new ServeAddress.Unix(socket), socket);
+            server = new NbdServer(export, null, ch, new ServeAddress.Unix(socket), socket);
         } else {
             ServeAddress.Tcp tcp = (ServeAddress.Tcp) where;
             ServerSocketChannel ch = ServerSocketChannel.open();
@@ -72,10 +82,14 @@ public final class NbdServer implements AutoCloseable {
                 throw new IOException("cannot listen on " + tcp.host() + ":" + tcp.port() + ": " + e.getMessage(), e);
             }
             int port = ((InetSocketAddress) ch.getLocalAddress()).getPort();
-            server = new NbdServer(export, ch, new ServeAddress.Tcp(tcp.host(), port), null);
+            server = new NbdServer(export, tls, ch, new ServeAddress.Tcp(tcp.host(), port), null);
         }
         server.acceptor.start();
-        LOG.info("serving snapshot {} at {}", export.image().manifest().id(), server.uri());
+        if (tls == null) {
+            LOG.info("serving snapshot {} at {}", export.image().manifest().id(), server.uri());
+        } else {
+            LOG.info("serving snapshot {} at {} (TLS only, certificate {})", export.image().manifest().id(), server.uri(), tls.certificate());
+        }
         return server;
     }
 
@@ -85,7 +99,7 @@ public final class NbdServer implements AutoCloseable {
 
     /** the URI clients connect to, naming the export */
     public String uri() {
-        return address.uri(export.name());
+        return address.uri(export.name(), tls != null);
     }
 
     public ServedExport export() {
@@ -145,7 +159,7 @@ public final class NbdServer implements AutoCloseable {
             LOG.info("{}: connected", peer);
             Thread t = new Thread(() -> {
                 try {
-                    new ServerConnection(client, export, peer).run();
+                    new ServerConnection(new ServerWire.Plain(client), export, tls, peer).run();
                 } finally {
                     synchronized (this) {
                         clients.remove(client);
