@@ -3,6 +3,7 @@ package dev.coldcopy.cli;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.serve.BaseImage;
 import dev.coldcopy.serve.ChunkCache;
 import dev.coldcopy.serve.NbdServer;
 import dev.coldcopy.serve.ServeAddress;
@@ -77,6 +78,11 @@ final class ServeCommand implements Callable<Integer> {
         String listen;
     }
 
+    @Option(names = "--onto", paramLabel = "BASE",
+            description = "For a delta snapshot: the disk as it was at its checkpoint (any format qemu reads); the ranges the"
+                    + " delta does not hold are read from it, as restore --onto copies them. It is never written.")
+    Path onto;
+
     @Option(names = "--once", description = "Exit when the last client disconnects (after the first one came, and no other within a second).")
     boolean once;
 
@@ -95,12 +101,14 @@ final class ServeCommand implements Callable<Integer> {
             address = new ServeAddress.Unix(privateDir.resolve("nbd.sock"));
         }
         ChunkCache closeLater = null;
+        BaseImage base = null;
         try (Repository repository = repo.open()) {
             SnapshotManifest manifest = selection.find(repository);
             // read-ahead on as many threads as a restore fetches with: clients mostly read front to back
             ChunkCache chunks = new ChunkCache(repository, cache, cache == 0 ? 0 : repository.options().parallelism());
             closeLater = chunks;
-            ServedExport export = ServedExport.of(manifest, chunks);
+            base = onto == null ? null : BaseImage.open(onto);
+            ServedExport export = ServedExport.of(manifest, chunks, base);
             CountDownLatch stopRequested = new CountDownLatch(1);
             CountDownLatch stopped = new CountDownLatch(1);
             try (NbdServer server = NbdServer.start(export, address, tls)) {
@@ -116,8 +124,8 @@ final class ServeCommand implements Callable<Integer> {
                 }, "coldcopy-serve-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
                 PrintWriter out = spec.commandLine().getOut();
-                out.printf("serving %s/%s snapshot %s (%s, %s, read-only); connect to:%n%s%n", selection.vm, selection.disk, manifest.id(),
-                        manifest.kind().label(), Sizes.human(manifest.virtualSize()), server.uri());
+                out.printf("serving %s/%s snapshot %s (%s%s, %s, read-only); connect to:%n%s%n", selection.vm, selection.disk, manifest.id(),
+                        manifest.kind().label(), base == null ? "" : " onto " + base.path(), Sizes.human(manifest.virtualSize()), server.uri());
                 out.flush();
                 if (once) {
                     server.awaitLastClientGone(ONCE_GRACE);
@@ -130,9 +138,15 @@ final class ServeCommand implements Callable<Integer> {
                     // the hook is running already
                 }
             } finally {
+                if (base != null) {
+                    base.close(); // before the shutdown hook lets the JVM end: qemu-nbd and its dir go too
+                }
                 stopped.countDown();
             }
         } finally {
+            if (base != null) {
+                base.close();
+            }
             if (closeLater != null) {
                 closeLater.close();
             }

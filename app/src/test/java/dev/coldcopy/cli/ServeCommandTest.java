@@ -180,6 +180,50 @@ class ServeCommandTest {
         assertThat(wrongKey.err().strip()).contains("does not belong to the certificate").doesNotContain("\n");
     }
 
+    @Test
+    void aDeltaIsServedOntoItsBaseAndRefusedWithoutIt() throws Exception {
+        String repo = "file:" + dir.resolve("repo");
+        Path disk = backedUpDisk(repo);
+        assertThat(run("qemu-img", "bitmap", "--add", disk.toString(), "libvirt-cp1").exitCode()).isZero();
+        Path atCheckpoint = Files.copy(disk, dir.resolve("at-cp1.qcow2"));
+        ServiceHarness.writeRandom(disk, 20 * MIB, (int) MIB, 8, dir);
+        QemuImages.writePattern(disk, 0x00, 9 * MIB, MIB);
+        CliRun delta = CliRun.coldcopy("backup", "--repo", repo, "--vm", "web", "--disk", "vda=" + disk, "--checkpoint", "libvirt-cp1",
+                "--allow-root", disk.getParent().toString(), "-Dcoldcopy.home=" + dir.resolve("home"));
+        assertThat(delta.out()).as(delta.err()).contains(" delta ");
+        String id = delta.out().strip().split(" ")[1];
+
+        Path socket = dir.resolve("delta.sock");
+        Serving s = serve("--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot", id, "--onto", atCheckpoint.toString(),
+                "--socket", socket.toString(), "--once");
+        String uri = s.uri();
+        assertThat(s.out().toString()).contains("(delta onto " + atCheckpoint + ", 32.0 MiB, read-only)");
+        ProcessResult compare = run("qemu-img", "compare", "-f", "qcow2", "-F", "raw", disk.toString(), uri);
+        assertThat(compare.exitCode()).as(compare.stdout() + compare.stderrOneLine()).isZero();
+        assertThat(s.exit().get(30, TimeUnit.SECONDS)).as(s.err().toString()).isZero();
+        assertThat(socket).doesNotExist();
+
+        CliRun alone = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot", id);
+        assertThat(alone.exit()).isEqualTo(1);
+        assertThat(alone.err().strip()).contains("is a delta since checkpoint 'libvirt-cp1'").contains("--onto BASE").doesNotContain("\n");
+        CliRun fullOnto = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot",
+                firstSnapshot(repo), "--onto", atCheckpoint.toString());
+        assertThat(fullOnto.exit()).isEqualTo(1);
+        assertThat(fullOnto.err().strip()).contains("--onto applies to delta snapshots only").doesNotContain("\n");
+    }
+
+    /** the oldest snapshot's id (the full backup) */
+    private static String firstSnapshot(String repo) {
+        CliRun list = CliRun.coldcopy("snapshots", "--repo", repo, "--json");
+        assertThat(list.exit()).as(list.err()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"").matcher(list.out());
+        List<String> ids = new java.util.ArrayList<>();
+        while (m.find()) {
+            ids.add(m.group(1));
+        }
+        return ids.stream().sorted().findFirst().orElseThrow();
+    }
+
     /** copies everything written to two streams */
     static final class Tee extends OutputStream {
         private final OutputStream a;
