@@ -3,19 +3,17 @@ package dev.coldcopy.cli;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
-import dev.coldcopy.serve.BaseImage;
-import dev.coldcopy.serve.ChunkCache;
+import dev.coldcopy.serve.ClientListener;
 import dev.coldcopy.serve.NbdServer;
 import dev.coldcopy.serve.ServeAddress;
-import dev.coldcopy.serve.ServedExport;
+import dev.coldcopy.serve.ServeSession;
 import dev.coldcopy.serve.ServerTls;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -94,41 +92,27 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long cache = Sizes.parse(cacheSize);
         ServerTls tls = tlsOptions.load();
-        ServeAddress address = address(tls != null);
-        Path privateDir = null;
-        if (address == null) {
-            privateDir = Files.createTempDirectory("coldcopy-serve-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            address = new ServeAddress.Unix(privateDir.resolve("nbd.sock"));
-        }
-        ChunkCache closeLater = null;
-        BaseImage base = null;
+        ServeSession.Options options = new ServeSession.Options(cache, onto, address(tls != null), tls);
         try (Repository repository = repo.open()) {
             SnapshotManifest manifest = selection.find(repository);
-            // read-ahead on as many threads as a restore fetches with: clients mostly read front to back
-            ChunkCache chunks = new ChunkCache(repository, cache, cache == 0 ? 0 : repository.options().parallelism());
-            closeLater = chunks;
-            base = onto == null ? null : BaseImage.open(onto);
-            ServedExport export = ServedExport.of(manifest, chunks, base);
             CountDownLatch stopRequested = new CountDownLatch(1);
             CountDownLatch stopped = new CountDownLatch(1);
-            try (NbdServer server = NbdServer.start(export, address, tls)) {
+            ServeSession session = ServeSession.start(repository, manifest, options, ClientListener.NONE);
+            try {
                 Thread hook = new Thread(() -> {
                     stopRequested.countDown();
-                    server.close();
+                    session.server().close();
                     try {
-                        // let the serving thread finish its cleanup before the JVM ends
-                        stopped.await(java.util.concurrent.TimeUnit.SECONDS.toMillis(5), java.util.concurrent.TimeUnit.MILLISECONDS);
+                        // let the serving thread finish its cleanup (qemu-nbd of --onto, the socket) before the JVM ends
+                        stopped.await(5, TimeUnit.SECONDS);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
                 }, "coldcopy-serve-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
-                PrintWriter out = spec.commandLine().getOut();
-                out.printf("serving %s/%s snapshot %s (%s%s, %s, read-only); connect to:%n%s%n", selection.vm, selection.disk, manifest.id(),
-                        manifest.kind().label(), base == null ? "" : " onto " + base.path(), Sizes.human(manifest.virtualSize()), server.uri());
-                out.flush();
+                printUri(manifest, session.server());
                 if (once) {
-                    server.awaitLastClientGone(ONCE_GRACE);
+                    session.server().awaitLastClientGone(ONCE_GRACE);
                 } else {
                     stopRequested.await(); // until interrupted (Ctrl-C, SIGTERM): the hook stops the server
                 }
@@ -138,24 +122,19 @@ final class ServeCommand implements Callable<Integer> {
                     // the hook is running already
                 }
             } finally {
-                if (base != null) {
-                    base.close(); // before the shutdown hook lets the JVM end: qemu-nbd and its dir go too
-                }
+                session.close();
                 stopped.countDown();
-            }
-        } finally {
-            if (base != null) {
-                base.close();
-            }
-            if (closeLater != null) {
-                closeLater.close();
-            }
-            if (privateDir != null) {
-                Files.deleteIfExists(privateDir.resolve("nbd.sock"));
-                Files.deleteIfExists(privateDir);
             }
         }
         return 0;
+    }
+
+    private void printUri(SnapshotManifest manifest, NbdServer server) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("serving %s/%s snapshot %s (%s%s, %s, read-only); connect to:%n%s%n", selection.vm, selection.disk, manifest.id(),
+                manifest.kind().label(), onto == null ? "" : " onto " + onto.toAbsolutePath(), Sizes.human(manifest.virtualSize()),
+                server.uri());
+        out.flush();
     }
 
     private ServeAddress address(boolean tls) throws IOException {
