@@ -6,7 +6,7 @@ import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.repository.SnapshotId;
-import dev.coldcopy.process.ProcessRunner;
+import dev.coldcopy.qemu.QemuTools;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;
@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +46,7 @@ import picocli.CommandLine.Model.CommandSpec;
 final class DemoCommand implements Callable<Integer> {
     private static final long MIB = 1 << 20;
     private static final Duration WAIT = Duration.ofMinutes(3);
-    private static final Duration TOOL_TIMEOUT = Duration.ofMinutes(2);
+    private static final QemuTools QEMU = QemuTools.defaults().withTimeout(Duration.ofMinutes(2));
 
     @Spec
     CommandSpec spec;
@@ -71,10 +70,10 @@ final class DemoCommand implements Callable<Integer> {
             step("1. A VM disk: a qcow2 base image with data, and an overlay on top of it (a backing chain)");
             Path base = images.resolve("demo-base.qcow2");
             Path top = images.resolve("demo.qcow2");
-            qemuImg("create", "-q", "-f", "qcow2", base.toString(), Long.toString(64 * MIB));
+            QEMU.create(base, "qcow2", 64 * MIB);
             writeRandom(base, 0, 4 * MIB, 1, work);
-            qemuIo(base, "write -P 0x61 16M 8M");
-            qemuImg("create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "qcow2", top.toString());
+            QEMU.io(base, "qcow2", "write -P 0x61 16M 8M");
+            QEMU.createOverlay(top, base, "qcow2");
             writeRandom(top, 40 * MIB, 2 * MIB, 2, work);
             say("   %s -> %s", top, base);
 
@@ -126,15 +125,14 @@ final class DemoCommand implements Callable<Integer> {
         dropEvent(home, "demo-" + n, top);
         JsonNode result = awaitResult(home, n);
         say("   %s", describe(result));
-        qemuImg("convert", "-O", "raw", top.toString(), state.toString());
+        QEMU.convert(top, state, "raw");
         return result;
     }
 
     private void restoreAndCompare(Repository repository, JsonNode result, Path expected, Path output) throws IOException {
         String id = result.get("snapshot").asText();
         new Restorer(repository).restore(RestoreRequest.of(repository.load(SnapshotId.parse(id)), output, RestoreFormat.QCOW2));
-        String verdict = ProcessRunner.output(List.of("qemu-img", "compare", "-f", "qcow2", "-F", "raw",
-                output.toString(), expected.toString()), TOOL_TIMEOUT).strip();
+        String verdict = QEMU.compare(output, "qcow2", expected, "raw");
         say("   %s (%s) -> %s: %s", id, result.get("kind").asText(), output.getFileName(), verdict);
         if (!verdict.contains("identical")) {
             throw new IllegalStateException("restored snapshot " + id + " differs from the disk: " + verdict);
@@ -192,20 +190,10 @@ final class DemoCommand implements Callable<Integer> {
         Path src = Files.createTempFile(scratch, "data", ".bin");
         try {
             Files.write(src, data);
-            qemuIo(image, "write -s " + src + " " + offset + " " + length);
+            QEMU.io(image, "qcow2", "write -s " + src + " " + offset + " " + length);
         } finally {
             Files.deleteIfExists(src);
         }
-    }
-
-    private static void qemuIo(Path image, String command) throws IOException {
-        ProcessRunner.output(List.of("qemu-io", "-f", "qcow2", "-c", command, image.toString()), TOOL_TIMEOUT);
-    }
-
-    private static void qemuImg(String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of("qemu-img"));
-        command.addAll(List.of(args));
-        ProcessRunner.output(command, TOOL_TIMEOUT);
     }
 
     private void step(String text) {

@@ -2,7 +2,7 @@ package dev.coldcopy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -2,8 +2,8 @@ package dev.coldcopy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.QemuImages;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.QemuImages;
+import dev.coldcopy.testing.Tools;
 import dev.coldcopy.service.ServiceHarness;
 import java.nio.file.Files;
 import java.nio.file.Path;

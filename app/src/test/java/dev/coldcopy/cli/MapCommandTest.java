@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
 import dev.coldcopy.nbd.testing.TlsCertificates;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -38,9 +38,9 @@ class MapCommandTest {
     /** Data before the bitmap, then data, zeroes and a write-zeroes over old data after it. */
     Path image() {
         Path img = QemuImages.createQcow2(tmp.resolve("disk.qcow2"), 64L << 20);
-        QemuImages.qemuIo(img, "qcow2", "write -P 0xab 0 1M", "write -z 4M 1M", "write -P 0x11 30M 3M");
+        QemuImages.io(img, "write -P 0xab 0 1M", "write -z 4M 1M", "write -P 0x11 30M 3M");
         QemuImages.addBitmap(img, "b1", false);
-        QemuImages.qemuIo(img, "qcow2", "write -P 0xcd 8M 64k", "write -z 2M 128k", "write -P 0 20M 64k",
+        QemuImages.io(img, "write -P 0xcd 8M 64k", "write -z 2M 128k", "write -P 0 20M 64k",
                 "write -z 31M 512k");
         return img;
     }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.coldcopy.nbd.testing.QemuImages;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.QemuImages;
+import dev.coldcopy.testing.Tools;
 import dev.coldcopy.service.ServiceHarness;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.service.ServiceHarness;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +65,7 @@ class PruneCommandTest {
             CliRun restore = CliRun.coldcopy("restore", "--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot", ids.get(i),
                     "--output", out.toString());
             assertThat(restore.exit()).as(restore.err()).isZero();
-            assertThat(dev.coldcopy.nbd.testing.Tools.run(java.time.Duration.ofMinutes(1),
+            assertThat(dev.coldcopy.testing.Tools.run(java.time.Duration.ofMinutes(1),
                     List.of("qemu-img", "compare", "-f", "qcow2", "-F", "raw", out.toString(), states.get(i).toString())))
                     .contains("Images are identical");
         }

@@ -2,7 +2,7 @@ package dev.coldcopy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.process.ProcessRunner;
 import dev.coldcopy.service.ServiceHarness;
 import java.nio.file.Files;
@@ -66,7 +66,7 @@ class RestoreInterruptTest {
 
         CliRun again = CliRun.coldcopy("restore", "--repo", repo, "--vm", "big", "--disk", "vda", "--output", output.toString());
         assertThat(again.exit()).as(again.err()).isZero();
-        assertThat(dev.coldcopy.nbd.testing.Tools.run(Duration.ofMinutes(2), List.of("qemu-img", "compare", output.toString(), disk.toString())))
+        assertThat(dev.coldcopy.testing.Tools.run(Duration.ofMinutes(2), List.of("qemu-img", "compare", output.toString(), disk.toString())))
                 .contains("Images are identical");
     }
 }

@@ -2,7 +2,7 @@ package dev.coldcopy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

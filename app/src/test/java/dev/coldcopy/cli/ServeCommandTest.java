@@ -2,8 +2,8 @@ package dev.coldcopy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.QemuImages;
 import dev.coldcopy.nbd.testing.TlsCertificates;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.process.ProcessResult;
 import dev.coldcopy.process.ProcessRunner;
 import dev.coldcopy.service.ServiceHarness;

@@ -1,6 +1,6 @@
 package dev.coldcopy.libvirt;
 
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

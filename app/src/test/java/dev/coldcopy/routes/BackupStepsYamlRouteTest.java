@@ -1,9 +1,9 @@
 package dev.coldcopy.routes;
 
 import static dev.coldcopy.testing.QemuImages.bitmaps;
-import static dev.coldcopy.testing.QemuImages.qcow2;
+import static dev.coldcopy.testing.QemuImages.createQcow2;
 import static dev.coldcopy.testing.QemuImages.serversMentioning;
-import static dev.coldcopy.testing.QemuImages.write;
+import static dev.coldcopy.testing.QemuImages.writePattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.repository.Repository;
@@ -41,8 +41,8 @@ class BackupStepsYamlRouteTest {
     @Test
     void aUserRouteOfTheShippedStepsBacksUpRestoresAndRollsBack() throws Exception {
         Path images = Files.createDirectories(dir.resolve("images"));
-        Path disk = qcow2(images.resolve("vda.qcow2"), "16M");
-        write(disk, 5, 1 << 20, 1 << 20);
+        Path disk = createQcow2(images.resolve("vda.qcow2"), "16M");
+        writePattern(disk, 5, 1 << 20, 1 << 20);
         Path config = Files.createDirectories(dir.resolve("config/routes"));
         Files.writeString(config.resolve("my-backup.yaml"), """
                 - route:
@@ -87,7 +87,7 @@ class BackupStepsYamlRouteTest {
                 "coldcopy.home", home.toString(),
                 "coldcopy.allowed-roots", images.toString(),
                 // the shipped routes come along with the user's (the webhook among them): HTTP on a free port
-                "camel.server.port", Integer.toString(dev.coldcopy.nbd.testing.Tools.freePort()))).build();
+                "camel.server.port", Integer.toString(dev.coldcopy.testing.Tools.freePort()))).build();
         main.start();
         try {
             ProducerTemplate producer = main.getCamelContext().createProducerTemplate();
@@ -100,7 +100,7 @@ class BackupStepsYamlRouteTest {
             assertThat(bitmaps(disk)).as("committed: the new checkpoint stays").containsExactly(first.checkpoint());
             Path atFirst = ServiceHarness.snapshotOfDisk(disk, dir.resolve("first.raw"));
 
-            write(disk, 7, 3 << 20, 64 << 10);
+            writePattern(disk, 7, 3 << 20, 64 << 10);
             Exchange failed = producer.request("direct:my-backup", e -> headers(e, disk, "yes"));
             assertThat(failed.getException()).hasMessageContaining("my check said no");
             assertThat(bitmaps(disk)).as("not committed: the new checkpoint went again").containsExactly(first.checkpoint());
@@ -124,7 +124,7 @@ class BackupStepsYamlRouteTest {
             }
 
             // an image outside the allowed roots is refused by the service's policy, before any lock or export
-            Path outside = qcow2(dir.resolve("outside.qcow2"), "1M");
+            Path outside = createQcow2(dir.resolve("outside.qcow2"), "1M");
             Exchange refused = producer.request("direct:my-backup", e -> headers(e, outside, "no"));
             assertThat(refused.getException()).hasMessageContaining("outside");
             assertThat(bitmaps(outside)).isEmpty();

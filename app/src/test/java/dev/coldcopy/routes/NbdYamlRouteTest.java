@@ -2,9 +2,9 @@ package dev.coldcopy.routes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,13 +26,13 @@ class NbdYamlRouteTest {
     @Test
     void yamlRouteCopiesOnlyTheDirtyChunksOfAnExportToAnother() throws Exception {
         Path src = QemuImages.createQcow2(tmp.resolve("src.qcow2"), 16L << 20);
-        QemuImages.qemuIo(src, "qcow2", "write -P 0x11 0 2M");
+        QemuImages.io(src, "write -P 0x11 0 2M");
         QemuImages.addBitmap(src, "cc-1", false);
-        QemuImages.qemuIo(src, "qcow2", "write -P 0x22 1M 128k", "write -P 0x33 9M 1M", "write -z 12M 1M");
+        QemuImages.io(src, "write -P 0x22 1M 128k", "write -P 0x33 9M 1M", "write -z 12M 1M");
         Path dst = QemuImages.createQcow2(tmp.resolve("dst.qcow2"), 16L << 20);
         // expected: only what changed after the bitmap reached the copy
         Path expected = QemuImages.createQcow2(tmp.resolve("expected.qcow2"), 16L << 20);
-        QemuImages.qemuIo(expected, "qcow2", "write -P 0x22 1M 128k", "write -P 0x33 9M 1M");
+        QemuImages.io(expected, "write -P 0x22 1M 128k", "write -P 0x33 9M 1M");
 
         try (QemuNbdServer from = QemuNbdServer.builder(src).bitmap("cc-1").start();
              QemuNbdServer to = QemuNbdServer.builder(dst).readOnly(false).start()) {
@@ -75,7 +75,7 @@ class NbdYamlRouteTest {
     @Test
     void yamlSplitOverTheChunksOperationWithTheExportInAHeader() throws Exception {
         Path src = QemuImages.createQcow2(tmp.resolve("src.qcow2"), 16L << 20);
-        QemuImages.qemuIo(src, "qcow2", "write -P 0x44 3M 1M", "write -P 0x55 7M 64k", "write -z 10M 2M");
+        QemuImages.io(src, "write -P 0x44 3M 1M", "write -P 0x55 7M 64k", "write -z 10M 2M");
         Path dst = QemuImages.createQcow2(tmp.resolve("dst.qcow2"), 16L << 20);
         try (QemuNbdServer from = QemuNbdServer.builder(src).start();
              QemuNbdServer to = QemuNbdServer.builder(dst).readOnly(false).start()) {

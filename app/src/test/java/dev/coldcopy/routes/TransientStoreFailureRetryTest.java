@@ -1,9 +1,9 @@
 package dev.coldcopy.routes;
 
 import static dev.coldcopy.testing.QemuImages.bitmaps;
-import static dev.coldcopy.testing.QemuImages.qcow2;
+import static dev.coldcopy.testing.QemuImages.createQcow2;
 import static dev.coldcopy.testing.QemuImages.serversMentioning;
-import static dev.coldcopy.testing.QemuImages.write;
+import static dev.coldcopy.testing.QemuImages.writePattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.event.BackupEvent;
@@ -45,9 +45,9 @@ class TransientStoreFailureRetryTest {
     @Test
     void aChunkThatFailsOnceIsRetriedWithTheWholeDisk() throws Exception {
         Path images = Files.createDirectories(dir.resolve("images"));
-        Path disk = qcow2(images.resolve("vda.qcow2"), "32M");
+        Path disk = createQcow2(images.resolve("vda.qcow2"), "32M");
         for (int i = 0; i < 8; i++) {
-            write(disk, 0x10 + i, i * (4L << 20), 1 << 20); // several chunks: the third one fails
+            writePattern(disk, 0x10 + i, i * (4L << 20), 1 << 20); // several chunks: the third one fails
         }
         Path home = dir.resolve("home");
         Main main = new ColdcopyMain(Optional.empty(), List.of(), Map.of(
@@ -55,7 +55,7 @@ class TransientStoreFailureRetryTest {
                 "coldcopy.allowed-roots", images.toString(),
                 "coldcopy.retry.max", "2",
                 "coldcopy.retry.delay-ms", "100",
-                "camel.server.port", Integer.toString(dev.coldcopy.nbd.testing.Tools.freePort()))).build();
+                "camel.server.port", Integer.toString(dev.coldcopy.testing.Tools.freePort()))).build();
         AtomicInteger chunks = new AtomicInteger();
         Processor store = new StoreChunkProcessor();
         Processor hiccupOnce = exchange -> {

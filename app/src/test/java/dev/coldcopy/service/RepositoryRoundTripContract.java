@@ -3,8 +3,8 @@ package dev.coldcopy.service;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.coldcopy.nbd.testing.QemuImages;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.QemuImages;
+import dev.coldcopy.testing.Tools;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
@@ -43,7 +43,7 @@ abstract class RepositoryRoundTripContract {
         Path base = QemuImages.createQcow2(service.images.resolve("base.qcow2"), 32 * MIB);
         ServiceHarness.writeRandom(base, 0, (int) MIB, 1, dir);
         QemuImages.writePattern(base, 0x11, 8 * MIB, 4 * MIB);
-        QemuImages.qemuIo(base, "qcow2", "write -z 20M 1M");
+        QemuImages.io(base, "write -z 20M 1M");
         top = service.images.resolve("top.qcow2");
         Tools.run(Duration.ofSeconds(30), List.of("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "qcow2", top.toString()));
         QemuImages.writePattern(top, 0x22, 24 * MIB, 2 * MIB);

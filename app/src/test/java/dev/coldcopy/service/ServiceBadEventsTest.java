@@ -3,8 +3,8 @@ package dev.coldcopy.service;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.coldcopy.nbd.testing.QemuImages;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.QemuImages;
+import dev.coldcopy.testing.Tools;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

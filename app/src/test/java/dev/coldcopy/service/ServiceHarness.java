@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.coldcopy.nbd.testing.QemuImages;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.QemuImages;
+import dev.coldcopy.testing.Tools;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
@@ -300,7 +300,7 @@ public final class ServiceHarness implements AutoCloseable {
         new Random(seed).nextBytes(data);
         Path src = Files.createTempFile(scratch, "random", ".bin");
         Files.write(src, data);
-        QemuImages.qemuIo(qcow2, "qcow2", "write -s " + src + " " + offset + " " + length);
+        QemuImages.io(qcow2, "write -s " + src + " " + offset + " " + length);
         Files.delete(src);
     }
 }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -2,7 +2,7 @@ package dev.coldcopy.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

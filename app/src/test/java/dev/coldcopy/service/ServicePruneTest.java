@@ -3,7 +3,7 @@ package dev.coldcopy.service;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.verify.Verifier;

@@ -8,12 +8,15 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -27,6 +30,8 @@ public final class ExportDirectory {
     /** sun_path is 108 bytes including the terminating NUL. */
     private static final int MAX_SOCKET_PATH = 107;
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final FileAttribute<Set<PosixFilePermission>> PRIVATE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
     private final Path dir;
 
@@ -42,7 +47,7 @@ public final class ExportDirectory {
                 RANDOM.nextBytes(id);
                 Path dir = exportsDir.resolve("e-" + HexFormat.of().formatHex(id));
                 try {
-                    Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                    Files.createDirectory(dir, PRIVATE);
                 } catch (FileAlreadyExistsException e) {
                     continue;
                 }
@@ -51,16 +56,32 @@ public final class ExportDirectory {
                     export.delete();
                     throw new QemuException("work directory " + exportsDir + " contains ',', which qemu options cannot take");
                 }
-                if (export.socket().toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
-                    export.delete();
-                    throw new QemuException("socket path " + export.socket() + " is longer than " + MAX_SOCKET_PATH
-                            + " bytes: configure a shorter work directory");
-                }
+                checkSocketLength(export);
                 Files.writeString(dir.resolve(OWNER), ProcessOwner.current().encode() + "\n" + program + "\n");
                 return export;
             }
         } catch (IOException e) {
             throw new QemuException("cannot create an export directory in " + exportsDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A new private directory under {@code java.io.tmpdir} named {@code PREFIX...}, for a server that lives
+     * only as long as one command (a restore's writable qemu-nbd). No owner file: the reaper never looks there.
+     */
+    public static ExportDirectory temporary(String prefix) throws IOException {
+        Path dir = Files.createTempDirectory(prefix, PRIVATE);
+        ExportDirectory export = new ExportDirectory(dir);
+        checkSocketLength(export);
+        return export;
+    }
+
+    /** A socket path longer than sun_path cannot be bound: refuse (and delete) the directory now. */
+    private static void checkSocketLength(ExportDirectory export) {
+        if (export.socket().toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+            export.delete();
+            throw new QemuException("socket path " + export.socket() + " is longer than " + MAX_SOCKET_PATH
+                    + " bytes: configure a shorter work directory");
         }
     }
 

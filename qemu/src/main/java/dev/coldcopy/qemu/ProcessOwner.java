@@ -25,10 +25,6 @@ public record ProcessOwner(long pid, long startMillis) {
         return startMillis == 0 || start == 0 || Math.abs(start - startMillis) < 2000;
     }
 
-    public boolean isCurrent() {
-        return equals(current());
-    }
-
     public String encode() {
         return pid + " " + startMillis;
     }

@@ -2,6 +2,9 @@ package dev.coldcopy.qemu;
 
 import dev.coldcopy.process.ProcessRunner;
 import dev.coldcopy.process.ProcessResult;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,12 +18,16 @@ import java.util.regex.Pattern;
  *
  * <p>Only two commands here write to an image, both only to the top image of a stopped VM:
  * {@link #addBitmap} and {@link #removeBitmap} (plus {@link #createOverlay}/{@link #mergeBitmap}, which write
- * only to coldcopy's own throw-away overlay).
+ * only to coldcopy's own throw-away overlay). {@link #create}, {@link #convert} and {@link #io} write only to
+ * images coldcopy makes itself (a restore's output, the demo's scratch disk).
  */
 public final class QemuTools {
 
     /** qemu's words when another process holds the image: "Failed to get "write" lock", "Failed to get shared "write" lock". */
     private static final Pattern LOCK_ERROR = Pattern.compile("Failed to get (shared )?\"[a-z ]+\" lock");
+    /** {@code qemu-img compare}: 0 identical, 1 different; anything above is an error. */
+    private static final int COMPARE_DIFFERENT = 1;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String qemuImg;
     private final String qemuIo;
@@ -102,6 +109,55 @@ public final class QemuTools {
         check(ProcessRunner.runToCompletion(List.of(qemuImg, "bitmap", "--merge", sourceBitmap, "-b",
                 sourceImage.toString(), "-F", sourceFormat, overlay.toString(), target), timeout),
                 "qemu-img bitmap --merge " + sourceBitmap + " from " + sourceImage);
+    }
+
+    /**
+     * {@code qemu-img info --output=json IMAGE}, format probed: the virtual size of an image whose format the
+     * caller does not know (a restore's base image).
+     */
+    public long virtualSize(Path image) {
+        String json = check(ProcessRunner.run(List.of(qemuImg, "info", "--output=json", image.toString()), timeout),
+                "qemu-img info " + image).stdout();
+        try {
+            return JSON.readTree(json).path("virtual-size").asLong(-1);
+        } catch (IOException e) {
+            throw new UncheckedIOException("qemu-img info " + image + " printed no JSON", e);
+        }
+    }
+
+    /**
+     * {@code qemu-img create -q -f FORMAT IMAGE SIZE}: a new, empty image. This and {@link #convert} and
+     * {@link #io} may be interrupted (killed): what they write is a new file its caller deletes on failure.
+     */
+    public void create(Path image, String format, long size) {
+        check(ProcessRunner.run(List.of(qemuImg, "create", "-q", "-f", format, image.toString(),
+                Long.toString(size)), timeout), "qemu-img create " + image);
+    }
+
+    /** {@code qemu-img convert -q -O FORMAT FROM TO}: sparse, unallocated and zero ranges stay holes. */
+    public void convert(Path from, Path to, String format) {
+        check(ProcessRunner.run(List.of(qemuImg, "convert", "-q", "-O", format, from.toString(),
+                to.toString()), timeout), "qemu-img convert " + from + " to " + to);
+    }
+
+    /**
+     * {@code qemu-img compare -f FMT_A -F FMT_B A B}: qemu's verdict ("Images are identical." or where they
+     * first differ); fails only when the comparison itself could not be made.
+     */
+    public String compare(Path a, String formatA, Path b, String formatB) {
+        ProcessResult r = ProcessRunner.run(List.of(qemuImg, "compare", "-f", formatA, "-F", formatB, a.toString(),
+                b.toString()), timeout);
+        return (r.exitCode() == COMPARE_DIFFERENT ? r : check(r, "qemu-img compare " + a + " " + b)).stdout().strip();
+    }
+
+    /** {@code qemu-io -f FORMAT -c COMMAND... IMAGE}, e.g. {@code "write -P 0x61 16M 8M"}. */
+    public void io(Path image, String format, String... commands) {
+        List<String> cmd = new ArrayList<>(List.of(qemuIo, "-f", format));
+        for (String c : commands) {
+            cmd.addAll(List.of("-c", c));
+        }
+        cmd.add(image.toString());
+        check(ProcessRunner.run(cmd, timeout), "qemu-io " + image);
     }
 
     /**

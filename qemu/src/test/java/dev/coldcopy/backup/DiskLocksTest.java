@@ -40,8 +40,8 @@ class DiskLocksTest {
         Path images = Files.createDirectory(dir.resolve("images"));
         runDir = RunDirectory.at(dir.resolve("run"));
         inspector = new ChainInspector(tools, new ImagePolicy(List.of(images)));
-        disk1 = qcow2(images.resolve("vm1-vda.qcow2"), "4M");
-        disk2 = qcow2(images.resolve("vm2-vda.qcow2"), "4M");
+        disk1 = createQcow2(images.resolve("vm1-vda.qcow2"), "4M");
+        disk2 = createQcow2(images.resolve("vm2-vda.qcow2"), "4M");
     }
 
     DiskBackupSession open(Path disk, Duration wait) {
@@ -80,8 +80,8 @@ class DiskLocksTest {
     @Test
     void differentDisksAreBackedUpInParallel() {
         try (DiskBackupSession a = open(disk1, Duration.ofMillis(100)); DiskBackupSession b = open(disk2, Duration.ofMillis(100))) {
-            assertThat(map(a.export().nbdUri(), "base:allocation")).isNotEmpty();
-            assertThat(map(b.export().nbdUri(), "base:allocation")).isNotEmpty();
+            assertThat(nbdMap(a.export().nbdUri(), "base:allocation")).isNotEmpty();
+            assertThat(nbdMap(b.export().nbdUri(), "base:allocation")).isNotEmpty();
             assertThat(a.export().pid()).isNotEqualTo(b.export().pid());
         }
     }

@@ -40,13 +40,13 @@ class WatchdogTest {
     void setUp() throws Exception {
         images = Files.createDirectory(dir.resolve("images"));
         work = dir.resolve("run");
-        Path base = qcow2(images.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(images.resolve("base.qcow2"), "4M");
         addBitmap(base, PREV);
-        write(base, 1, 0, 64 << 10);
-        top = overlay(images.resolve("top.qcow2"), base);
+        writePattern(base, 1, 0, 64 << 10);
+        top = createOverlay(images.resolve("top.qcow2"), base);
         addBitmap(top, PREV);
         addBitmap(top, "libvirt-1");
-        write(top, 2, 1 << 20, 64 << 10);
+        writePattern(top, 2, 1 << 20, 64 << 10);
     }
 
     @ParameterizedTest

@@ -50,17 +50,17 @@ class CheckpointRotationTest {
         Path images = Files.createDirectory(dir.resolve("images"));
         runDir = RunDirectory.at(dir.resolve("run"));
         inspector = new ChainInspector(tools, new ImagePolicy(List.of(images)));
-        base = qcow2(images.resolve("template.qcow2"), "4M");
-        write(base, 0x10, 0, 256 << 10);
+        base = createQcow2(images.resolve("template.qcow2"), "4M");
+        writePattern(base, 0x10, 0, 256 << 10);
         addBitmap(base, PREV);
         addBitmap(base, LIBVIRT);
-        write(base, 0x11, 1 << 20, 64 << 10);
-        top = overlay(images.resolve("vm.qcow2"), base);
+        writePattern(base, 0x11, 1 << 20, 64 << 10);
+        top = createOverlay(images.resolve("vm.qcow2"), base);
         addBitmap(top, OLDER);
         addBitmap(top, PREV);
         addBitmap(top, LIBVIRT);
         addBitmap(top, OTHER_REPO);
-        write(top, 0x12, 2 << 20, 64 << 10);
+        writePattern(top, 0x12, 2 << 20, 64 << 10);
         baseHash = sha256(base);
     }
 

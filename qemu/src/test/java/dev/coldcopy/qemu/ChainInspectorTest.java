@@ -40,13 +40,13 @@ class ChainInspectorTest {
 
     @Test
     void modelsAThreeLayerChainWithBitmapsAndFlags() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path mid = overlay(dir.resolve("mid.qcow2"), base);
+        Path mid = createOverlay(dir.resolve("mid.qcow2"), base);
         addBitmap(mid, CP);
         addBitmap(mid, "libvirt-1");
         disableBitmap(mid, "libvirt-1");
-        Path top = overlay(dir.resolve("top.qcow2"), mid);
+        Path top = createOverlay(dir.resolve("top.qcow2"), mid);
         addBitmap(top, CP);
 
         BackingChain chain = inspector.inspect(top);
@@ -65,18 +65,18 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenTheBitmapIsMissingFromTheTop() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path top = overlay(dir.resolve("top.qcow2"), base);
+        Path top = createOverlay(dir.resolve("top.qcow2"), base);
         assertThat(validation(top).problem()).contains("bitmap " + CP + " is missing from the top image " + top);
     }
 
     @Test
     void fullOnAHoleInTheChain() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path mid = overlay(dir.resolve("mid.qcow2"), base);
-        Path top = overlay(dir.resolve("top.qcow2"), mid);
+        Path mid = createOverlay(dir.resolve("mid.qcow2"), base);
+        Path top = createOverlay(dir.resolve("top.qcow2"), mid);
         addBitmap(top, CP);
         assertThat(validation(top).problem())
                 .contains("hole in the chain: bitmap " + CP + " is in " + base + " but not in " + mid + " above it");
@@ -84,9 +84,9 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenTheBitmapIsInUseAfterACrash() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path top = overlay(dir.resolve("top.qcow2"), base);
+        Path top = createOverlay(dir.resolve("top.qcow2"), base);
         addBitmap(top, CP);
         leaveInUse(top); // qemu-io opened it read-write and was killed -9
         BackingChain chain = inspector.inspect(top);
@@ -97,7 +97,7 @@ class ChainInspectorTest {
 
     @Test
     void fullWhenTheBitmapIsDisabled() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
+        Path top = createQcow2(dir.resolve("top.qcow2"), "4M");
         addBitmap(top, CP);
         disableBitmap(top, CP);
         assertThat(validation(top).problem()).contains("bitmap " + CP + " is disabled in " + top + " (not recording writes)");
@@ -105,7 +105,7 @@ class ChainInspectorTest {
 
     @Test
     void fullForARawDisk() {
-        Path raw = raw(dir.resolve("disk.raw"), "4M");
+        Path raw = createRaw(dir.resolve("disk.raw"), "4M");
         assertThat(validation(raw).problem()).contains("raw layer in the chain: top image " + raw
                 + " is raw, which cannot carry bitmaps");
         assertThat(CheckpointPlan.full(inspector.inspect(raw), "r1", Clock.systemUTC()).nextCheckpoint())
@@ -114,8 +114,8 @@ class ChainInspectorTest {
 
     @Test
     void rawBaseBelowTheCheckpointIsFine() {
-        Path base = raw(dir.resolve("base.raw"), "4M");
-        Path top = overlay(dir.resolve("top.qcow2"), base);
+        Path base = createRaw(dir.resolve("base.raw"), "4M");
+        Path top = createOverlay(dir.resolve("top.qcow2"), base);
         addBitmap(top, CP);
         BackingChain chain = inspector.inspect(top);
         assertThat(chain.layers()).extracting(ImageLayer::format).containsExactly("qcow2", "raw");
@@ -124,7 +124,7 @@ class ChainInspectorTest {
 
     @Test
     void aRunningVmIsReportedAsRunning() {
-        Path top = qcow2(dir.resolve("top.qcow2"), "4M");
+        Path top = createQcow2(dir.resolve("top.qcow2"), "4M");
         try (var vm = holdOpen(top)) {
             assertThatThrownBy(() -> inspector.inspect(top)).isInstanceOf(VmRunningException.class)
                     .hasMessageStartingWith("VM is running: ").hasMessageContaining("lock");
@@ -136,8 +136,8 @@ class ChainInspectorTest {
     void backingFileOutsideTheRootsIsRefused() throws Exception {
         Path elsewhere = Files.createDirectory(dir.resolve("elsewhere"));
         Path images = Files.createDirectory(dir.resolve("images"));
-        Path base = qcow2(elsewhere.resolve("template.qcow2"), "4M");
-        Path top = overlay(images.resolve("top.qcow2"), base);
+        Path base = createQcow2(elsewhere.resolve("template.qcow2"), "4M");
+        Path top = createOverlay(images.resolve("top.qcow2"), base);
         ChainInspector strict = new ChainInspector(QemuTools.defaults(), new ImagePolicy(List.of(images)));
         assertThatThrownBy(() -> strict.inspect(top)).isInstanceOf(ImageRefusedException.class)
                 .hasMessageContaining("refused backing file '" + base + "' of " + top).hasMessageContaining("outside the allowed roots");
@@ -145,7 +145,7 @@ class ChainInspectorTest {
 
     @Test
     void relativeBackingNamesResolveAgainstTheReferringImage() {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         Path top = dir.resolve("top.qcow2");
         run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top.toString());
         assertThat(inspector.inspect(top).layers()).extracting(ImageLayer::path).containsExactly(top, base);

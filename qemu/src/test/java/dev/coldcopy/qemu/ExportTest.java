@@ -77,11 +77,11 @@ class ExportTest {
     @ParameterizedTest
     @ValueSource(strings = {"qemu-storage-daemon", "qemu-nbd"})
     void singleImageExportsExactlyTheWritesSinceTheCheckpoint(String server) throws IOException {
-        Path top = qcow2(images.resolve("disk.qcow2"), "8M");
-        write(top, 0x11, 3 * M, 64 * K); // before the checkpoint: not dirty
+        Path top = createQcow2(images.resolve("disk.qcow2"), "8M");
+        writePattern(top, 0x11, 3 * M, 64 * K); // before the checkpoint: not dirty
         addBitmap(top, CP);
-        write(top, 0x22, 0, 4 * K);
-        write(top, 0x33, 5 * M + 100, 200);
+        writePattern(top, 0x22, 0, 4 * K);
+        writePattern(top, 0x33, 5 * M + 100, 200);
         CheckpointPlan plan = plan(top, 8 * M);
         assertThat(plan.baseBitmap()).isPresent();
         try (DiskBackupSession session = open(server, top, plan)) {
@@ -102,19 +102,19 @@ class ExportTest {
     @ParameterizedTest
     @ValueSource(strings = {"qemu-storage-daemon", "qemu-nbd"})
     void threeLayerChainExportsTheUnionOfTheWritesInEveryLayer(String server) {
-        Path base = qcow2(images.resolve("base.qcow2"), "16M");
-        write(base, 0x01, 10 * M, 1 * M); // before the checkpoint
+        Path base = createQcow2(images.resolve("base.qcow2"), "16M");
+        writePattern(base, 0x01, 10 * M, 1 * M); // before the checkpoint
         addBitmap(base, CP);
-        write(base, 0x02, 0, 64 * K);
-        write(base, 0x03, 5 * M + 10 * K, 4 * K);
-        Path mid = overlay(images.resolve("mid.qcow2"), base);
+        writePattern(base, 0x02, 0, 64 * K);
+        writePattern(base, 0x03, 5 * M + 10 * K, 4 * K);
+        Path mid = createOverlay(images.resolve("mid.qcow2"), base);
         addBitmap(mid, CP);
-        write(mid, 0x04, 2 * M, 128 * K);
-        write(mid, 0x05, 5 * M + 20 * K, 4 * K); // same cluster as a base write
-        Path top = overlay(images.resolve("top.qcow2"), mid);
+        writePattern(mid, 0x04, 2 * M, 128 * K);
+        writePattern(mid, 0x05, 5 * M + 20 * K, 4 * K); // same cluster as a base write
+        Path top = createOverlay(images.resolve("top.qcow2"), mid);
         addBitmap(top, CP);
-        write(top, 0x06, 8 * M, 1 * K);
-        write(top, 0x07, 15 * M + 60 * K, 8 * K); // straddles two granules
+        writePattern(top, 0x06, 8 * M, 1 * K);
+        writePattern(top, 0x07, 15 * M + 60 * K, 8 * K); // straddles two granules
         addBitmap(top, "libvirt-foreign"); // unrelated bitmaps do not matter
 
         CheckpointPlan plan = plan(top, 16 * M);
@@ -132,12 +132,12 @@ class ExportTest {
     @ParameterizedTest
     @ValueSource(strings = {"qemu-storage-daemon", "qemu-nbd"})
     void fullExportCarriesNoBitmap(String server) {
-        Path top = qcow2(images.resolve("disk.qcow2"), "4M");
-        write(top, 0x44, 1 * M, 64 * K);
+        Path top = createQcow2(images.resolve("disk.qcow2"), "4M");
+        writePattern(top, 0x44, 1 * M, 64 * K);
         CheckpointPlan plan = CheckpointPlan.full(inspector.inspect(top), "r1", Clock.systemUTC());
         try (DiskBackupSession session = open(server, top, plan)) {
             assertThat(session.export().bitmap()).isEmpty();
-            String info = contexts(session.export().nbdUri());
+            String info = nbdInfo(session.export().nbdUri());
             assertThat(info).contains("base:allocation").doesNotContain("qemu:dirty-bitmap");
             assertThat(sameContent(session.export(), top)).isTrue();
         }
@@ -146,9 +146,9 @@ class ExportTest {
     @ParameterizedTest
     @ValueSource(strings = {"qemu-storage-daemon", "qemu-nbd"})
     void exportOfARunningVmIsRefusedAsRunning(String server) throws IOException {
-        Path base = qcow2(images.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(images.resolve("base.qcow2"), "4M");
         addBitmap(base, CP);
-        Path top = overlay(images.resolve("top.qcow2"), base);
+        Path top = createOverlay(images.resolve("top.qcow2"), base);
         addBitmap(top, CP);
         BackingChain chain = inspector.inspect(top);
         CheckpointPlan plan = plan(top, 4 * M);
@@ -161,8 +161,8 @@ class ExportTest {
     @ParameterizedTest
     @ValueSource(strings = {"qemu-storage-daemon", "qemu-nbd"})
     void killingTheServerMidReadStillCleansUp(String server) throws Exception {
-        Path top = qcow2(images.resolve("disk.qcow2"), "4M");
-        write(top, 0x55, 0, 1 * M);
+        Path top = createQcow2(images.resolve("disk.qcow2"), "4M");
+        writePattern(top, 0x55, 0, 1 * M);
         CheckpointPlan plan = CheckpointPlan.full(inspector.inspect(top), "r1", Clock.systemUTC());
         RunningExport export = server(server).start(inspector.inspect(top), plan);
         try (var reader = new NbdReader(export.nbdUri())) {
@@ -180,7 +180,7 @@ class ExportTest {
     @ParameterizedTest
     @ValueSource(strings = {"qemu-storage-daemon", "qemu-nbd"})
     void aServerThatCannotStartLeavesNothing(String server) {
-        Path top = qcow2(images.resolve("disk.qcow2"), "4M");
+        Path top = createQcow2(images.resolve("disk.qcow2"), "4M");
         addBitmap(top, CP);
         BackingChain chain = inspector.inspect(top);
         // a plan naming a bitmap the image does not have: qemu refuses, its message comes through

@@ -106,7 +106,7 @@ class UntrustedBackingFileTest {
 
     @Test
     void aBackingFileOutsideTheAllowedRootsIsRefusedBeforeItIsOpened() throws Exception {
-        Path secret = raw(outside.resolve("secret.raw"), "4M");
+        Path secret = createRaw(outside.resolve("secret.raw"), "4M");
         Path top = withBacking(dir.resolve("top.qcow2"), secret.toString(), "raw");
         assertThatThrownBy(() -> inspector.inspect(top)).isInstanceOf(ImageRefusedException.class)
                 .hasMessageContaining("refused backing file '" + secret + "' of " + top)
@@ -119,7 +119,7 @@ class UntrustedBackingFileTest {
 
     @Test
     void relativeAndSymlinkedBackingFilesAreJudgedWhereTheyReallyAre() throws Exception {
-        Path secret = raw(outside.resolve("secret.raw"), "4M");
+        Path secret = createRaw(outside.resolve("secret.raw"), "4M");
         Path relative = withBacking(dir.resolve("rel.qcow2"), dir.relativize(secret).toString(), "raw");
         assertThatThrownBy(() -> inspector.inspect(relative)).isInstanceOf(ImageRefusedException.class)
                 .hasMessageContaining("outside the allowed roots");
@@ -150,7 +150,7 @@ class UntrustedBackingFileTest {
 
     @Test
     void aLocalChainInsideTheRootsIsRead() {
-        Path base = raw(dir.resolve("base.raw"), "4M");
+        Path base = createRaw(dir.resolve("base.raw"), "4M");
         Path top = withBacking(dir.resolve("top.qcow2"), "base.raw", "raw");
         BackingChain chain = inspector.inspect(top);
         assertThat(chain.layers()).extracting(ImageLayer::path).containsExactly(top, base);
@@ -167,10 +167,10 @@ class UntrustedBackingFileTest {
     @ValueSource(booleans = {true, false})
     void dotDotAfterASymlinkedDirectoryIsJudgedWhereTheKernelGoes(boolean decoyPresent) throws Exception {
         Path deeper = Files.createDirectories(outside.resolve("deep/deeper"));
-        Path secret = qcow2(outside.resolve("deep/secret.qcow2"), "4M");
+        Path secret = createQcow2(outside.resolve("deep/secret.qcow2"), "4M");
         Path sub = Files.createDirectories(dir.resolve("sub"));
         if (decoyPresent) {
-            qcow2(sub.resolve("secret.qcow2"), "4M");
+            createQcow2(sub.resolve("secret.qcow2"), "4M");
         }
         Files.createSymbolicLink(sub.resolve("dirlink"), deeper);
         Path top = withBacking(sub.resolve("dotdot.qcow2"), "dirlink/../secret.qcow2", "qcow2");
@@ -197,7 +197,7 @@ class UntrustedBackingFileTest {
 
     @Test
     void dotDotInsideTheRootsStillWorks() throws Exception {
-        Path base = qcow2(dir.resolve("base.qcow2"), "4M");
+        Path base = createQcow2(dir.resolve("base.qcow2"), "4M");
         Path sub = Files.createDirectories(dir.resolve("sub"));
         Path top = withBacking(sub.resolve("top.qcow2"), "../base.qcow2", "qcow2");
         assertThat(inspector.inspect(top).layers()).extracting(ImageLayer::path).containsExactly(top.toRealPath(), base.toRealPath());

@@ -1,6 +1,6 @@
 package dev.coldcopy.restore;
 
-import dev.coldcopy.repository.ChunkAddress;
+import dev.coldcopy.qemu.QemuTools;
 import dev.coldcopy.repository.ExtentMap;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotKind;
@@ -9,16 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +20,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Restorer {
     private static final Logger LOG = LoggerFactory.getLogger(Restorer.class);
-    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final QemuTools QEMU = QemuTools.defaults();
+    /** Copying a whole base image may take as long as the disk is large. */
+    private static final QemuTools QEMU_COPY = QEMU.withTimeout(Duration.ofHours(12));
 
     private final Repository repository;
     private final int parallelism;
@@ -48,48 +40,12 @@ public final class Restorer {
         SnapshotManifest m = request.snapshot();
         Path output = request.output().toAbsolutePath();
         String what = "restore of snapshot " + m.id() + " (" + m.vm() + "/" + m.disk() + ")";
-        if (m.kind() == SnapshotKind.DELTA && request.onto().isEmpty()) {
-            throw new RestoreException(what + ": it is a delta since checkpoint '" + m.header().checkpointUsed()
-                    + "' and restores only onto a base image (--onto BASE)");
-        }
-        if (m.kind() != SnapshotKind.DELTA && request.onto().isPresent()) {
-            throw new RestoreException(what + ": --onto applies to delta snapshots only; this one is " + m.kind().label() + " and restores on its own");
-        }
-        if (Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw new RestoreException(what + ": output " + output + " exists; refusing to overwrite it");
-        }
-        if (request.onto().isPresent()) {
-            Path base = request.onto().get().toAbsolutePath();
-            if (!Files.isRegularFile(base)) {
-                throw new RestoreException(what + ": base image " + base + " does not exist");
-            }
-            if (base.equals(output)) {
-                throw new RestoreException(what + ": the output must not be the base image itself");
-            }
-            long size = QemuImg.virtualSize(base);
-            if (size != m.virtualSize()) {
-                throw new RestoreException(what + ": base image " + base + " is " + size + " bytes, the snapshot's disk " + m.virtualSize());
-            }
-        }
+        check(request, output, what);
         long start = System.nanoTime();
         boolean done = false;
         PartialOutput partial = new PartialOutput(output);
         try {
-            Counters counters;
-            if (request.format() == RestoreFormat.RAW) {
-                prepare(request, output, RestoreFormat.RAW);
-                try (RawFileSink sink = partial.writingThrough(new RawFileSink(output, request.sync()))) {
-                    counters = write(m, sink);
-                    sink.flush();
-                }
-            } else {
-                // qcow2: create it (or copy the base into it), then write through qemu-nbd with the NBD client
-                prepare(request, output, RestoreFormat.QCOW2);
-                try (QemuNbdSink sink = partial.writingThrough(new QemuNbdSink(output, "qcow2", request.sync()))) {
-                    counters = write(m, sink);
-                    sink.flush();
-                }
-            }
+            RestoreCounters counters = writeImage(request, output, partial);
             done = true;
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             LOG.info("restored snapshot {} to {} ({} bytes from {} chunks in {} ms)", m.id(), output, counters.bytes.get(),
@@ -108,9 +64,55 @@ public final class Restorer {
         }
     }
 
+    /** Refuses, before anything is written, a request that cannot end well. */
+    private static void check(RestoreRequest request, Path output, String what) throws RestoreException {
+        SnapshotManifest m = request.snapshot();
+        if (m.kind() == SnapshotKind.DELTA && request.onto().isEmpty()) {
+            throw new RestoreException(what + ": it is a delta since checkpoint '" + m.header().checkpointUsed()
+                    + "' and restores only onto a base image (--onto BASE)");
+        }
+        if (m.kind() != SnapshotKind.DELTA && request.onto().isPresent()) {
+            throw new RestoreException(what + ": --onto applies to delta snapshots only; this one is " + m.kind().label() + " and restores on its own");
+        }
+        if (Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new RestoreException(what + ": output " + output + " exists; refusing to overwrite it");
+        }
+        if (request.onto().isPresent()) {
+            checkBase(request.onto().get().toAbsolutePath(), output, m, what);
+        }
+    }
+
+    private static void checkBase(Path base, Path output, SnapshotManifest m, String what) throws RestoreException {
+        if (!Files.isRegularFile(base)) {
+            throw new RestoreException(what + ": base image " + base + " does not exist");
+        }
+        if (base.equals(output)) {
+            throw new RestoreException(what + ": the output must not be the base image itself");
+        }
+        long size = QEMU.virtualSize(base);
+        if (size != m.virtualSize()) {
+            throw new RestoreException(what + ": base image " + base + " is " + size + " bytes, the snapshot's disk " + m.virtualSize());
+        }
+    }
+
+    /** raw: a sparse file written directly; qcow2: created (or the base copied), then written through qemu-nbd */
+    private RestoreCounters writeImage(RestoreRequest request, Path output, PartialOutput partial) throws IOException {
+        prepare(request, output, request.format());
+        try (DiskSink sink = partial.writingThrough(openSink(request, output))) {
+            RestoreCounters counters = write(request.snapshot(), sink);
+            sink.flush();
+            return counters;
+        }
+    }
+
+    private static DiskSink openSink(RestoreRequest request, Path output) throws IOException {
+        return request.format() == RestoreFormat.RAW ? new RawFileSink(output, request.sync())
+                : new QemuNbdSink(output, "qcow2", request.sync());
+    }
+
     private void prepare(RestoreRequest request, Path target, RestoreFormat format) throws IOException {
         if (request.onto().isPresent()) {
-            QemuImg.convert(request.onto().get(), target, format);
+            QEMU_COPY.convert(request.onto().get(), target, format.qemuName());
         } else if (format == RestoreFormat.RAW) {
             Files.createFile(target);
             // a sparse file of the disk's size: ranges never written read as zero
@@ -118,127 +120,28 @@ public final class Restorer {
                 f.setLength(request.snapshot().virtualSize());
             }
         } else {
-            QemuImg.create(target, format, request.snapshot().virtualSize());
+            QEMU.create(target, format.qemuName(), request.snapshot().virtualSize());
         }
     }
 
-    static final class Counters {
-        final AtomicLong bytes = new AtomicLong();
-        final AtomicLong zeroed = new AtomicLong();
-        final AtomicInteger chunks = new AtomicInteger();
-    }
-
-    /** writes the snapshot's ranges into the sink: chunk by chunk in parallel, each verified first */
-    Counters write(SnapshotManifest m, DiskSink sink) throws IOException {
-        ExtentMap map = m.extents();
-        Counters counters = new Counters();
+    /** writes the snapshot's ranges into the sink: zeroes first (a delta), then every chunk, each verified first */
+    RestoreCounters write(SnapshotManifest m, DiskSink sink) throws IOException {
+        RestoreCounters counters = new RestoreCounters();
         if (m.kind() == SnapshotKind.DELTA) {
-            // onto a base copy, ZERO ranges must overwrite what the base holds there
-            for (int i = 0; i < map.size(); i++) {
-                if (map.chunkIndex(i) < 0) {
-                    var e = map.get(i);
-                    sink.writeZeroes(e.offset(), e.length());
-                    counters.zeroed.addAndGet(e.length());
-                }
-            }
+            writeZeroRanges(m.extents(), sink, counters);
         }
-        // extents grouped by chunk (compressed sparse rows): each chunk is fetched once
-        int chunkCount = map.chunks().size();
-        int[] first = new int[chunkCount + 1];
-        for (int i = 0; i < map.size(); i++) {
-            int c = map.chunkIndex(i);
-            if (c >= 0) {
-                first[c + 1]++;
-            }
-        }
-        for (int c = 0; c < chunkCount; c++) {
-            first[c + 1] += first[c];
-        }
-        int[] entries = new int[first[chunkCount]];
-        int[] fill = first.clone();
-        for (int i = 0; i < map.size(); i++) {
-            int c = map.chunkIndex(i);
-            if (c >= 0) {
-                entries[fill[c]++] = i;
-            }
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
-            Thread t = new Thread(r, "coldcopy-restore-" + THREADS.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        // chunks in flight: verified ones waiting for their writes count too (memory: slots x chunk size)
-        int slots = parallelism * 4;
-        Semaphore inFlight = new Semaphore(slots);
-        AtomicReference<IOException> failure = new AtomicReference<>();
-        try {
-            for (int c = 0; c < chunkCount && failure.get() == null; c++) {
-                inFlight.acquire();
-                if (failure.get() != null) {
-                    inFlight.release();
-                    break;
-                }
-                int chunk = c;
-                pool.execute(() -> {
-                    // verify on this thread; the writes complete asynchronously and release the slot
-                    List<CompletableFuture<Void>> writes = new ArrayList<>();
-                    try {
-                        ExtentMap.ChunkRef ref = map.chunks().get(chunk);
-                        ChunkAddress address = ref.address();
-                        byte[] plain = repository.readChunk(address);
-                        if (plain.length != ref.length()) {
-                            throw new IOException("chunk " + address + ": holds " + plain.length + " bytes, the manifest expects " + ref.length());
-                        }
-                        for (int k = first[chunk]; k < first[chunk + 1]; k++) {
-                            var e = map.get(entries[k]);
-                            writes.add(sink.writeAsync(e.offset(), plain, e.chunkOffset(), (int) e.length()));
-                            counters.bytes.addAndGet(e.length());
-                        }
-                        counters.chunks.incrementAndGet();
-                    } catch (IOException e) {
-                        failure.compareAndSet(null, e);
-                    } catch (RuntimeException e) {
-                        failure.compareAndSet(null, new IOException(e.toString(), e));
-                    }
-                    CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> {
-                        if (t != null) {
-                            Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
-                            failure.compareAndSet(null, cause instanceof IOException io ? io : new IOException(cause.toString(), cause));
-                        }
-                        inFlight.release();
-                    });
-                });
-            }
-            // wait for every slot to come back: all chunks verified and written
-            inFlight.acquire(slots);
-            inFlight.release(slots);
-            pool.shutdown();
-            if (!pool.awaitTermination(12, TimeUnit.HOURS)) {
-                throw new IOException("restore did not finish");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        } finally {
-            pool.shutdownNow();
-        }
-        if (failure.get() != null) {
-            throw failure.get();
-        }
+        new ChunkPipeline(repository, m.extents(), sink, counters, parallelism).run();
         return counters;
     }
 
-    /** every chunk a list of manifests references, once */
-    static List<ChunkAddress> chunksOf(List<SnapshotManifest> manifests) {
-        List<ChunkAddress> out = new ArrayList<>();
-        java.util.Set<ChunkAddress> seen = new java.util.HashSet<>();
-        for (SnapshotManifest m : manifests) {
-            for (ExtentMap.ChunkRef r : m.extents().chunks()) {
-                if (seen.add(r.address())) {
-                    out.add(r.address());
-                }
+    /** Onto a base copy, the snapshot's ZERO ranges must overwrite what the base holds there. */
+    private static void writeZeroRanges(ExtentMap map, DiskSink sink, RestoreCounters counters) throws IOException {
+        for (int i = 0; i < map.size(); i++) {
+            if (map.chunkIndex(i) < 0) {
+                var e = map.get(i);
+                sink.writeZeroes(e.offset(), e.length());
+                counters.zeroed.addAndGet(e.length());
             }
         }
-        return out;
     }
 }

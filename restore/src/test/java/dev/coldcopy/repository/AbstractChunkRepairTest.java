@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.coldcopy.repository.backend.RepositoryBackend;
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.repository.testing.TestDisks;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.StartedCamel;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,12 +39,8 @@ abstract class AbstractChunkRepairTest {
 
     abstract RepositoryOptions.Builder backendOptions(RepositoryOptions.Builder b);
 
-    private Path image() throws Exception {
-        Path image = QemuImages.createQcow2(work.resolve("disk.qcow2"), 24 * MIB);
-        Random r = new Random(3);
-        QemuImages.writeRandom(image, 0, (int) (6 * MIB), r);
-        QemuImages.writeText(image, 12 * MIB, (int) (5 * MIB), r);
-        return image;
+    private Path image() {
+        return TestDisks.dataAndText(work.resolve("disk.qcow2"));
     }
 
     private Repository open(boolean init) throws Exception {

@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.coldcopy.repository.testing.ImageBackup;
+import dev.coldcopy.repository.testing.TestDisks;
 import dev.coldcopy.repository.testing.ImageBackup.Range;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.restore.RestoreException;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
@@ -47,15 +48,8 @@ abstract class AbstractRoundTripTest {
         return backendOptions(RepositoryOptions.builder().camelContext(camel.context()).parallelism(2)).build();
     }
 
-    /** a qcow2 with random data, text, zero clusters, a pattern, data with a zeroed middle, and holes */
-    static Path makeImage(Path image) throws Exception {
-        Random r = new Random(11);
-        QemuImages.createQcow2(image, DISK);
-        QemuImages.writeRandom(image, 0, (int) (8 * MIB), r);
-        QemuImages.writeText(image, 16 * MIB, (int) (6 * MIB), r);
-        QemuImages.io(image, "write -z 24M 4M", "write -P 0xab 30M 2M", "write -P 0x5c 48M 4M", "write -z 49M 1M");
-        QemuImages.writeRandom(image, 40 * MIB + 512 * 1024, (int) MIB, r);
-        return image;
+    static Path makeImage(Path image) {
+        return TestDisks.mixed(image, 11);
     }
 
     @Test

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.repository.testing.TestDisks;
 import dev.coldcopy.restore.RestoreException;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
@@ -14,7 +14,6 @@ import dev.coldcopy.repository.verify.VerifyResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.Random;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,12 +25,8 @@ class DamageTest {
     @TempDir
     Path work;
 
-    private Path image() throws Exception {
-        Path image = QemuImages.createQcow2(work.resolve("disk.qcow2"), 24 * MIB);
-        Random r = new Random(3);
-        QemuImages.writeRandom(image, 0, (int) (6 * MIB), r);
-        QemuImages.writeText(image, 12 * MIB, (int) (5 * MIB), r);
-        return image;
+    private Path image() {
+        return TestDisks.dataAndText(work.resolve("disk.qcow2"));
     }
 
     @Test

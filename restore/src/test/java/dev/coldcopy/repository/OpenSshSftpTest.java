@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.coldcopy.repository.backend.SftpBackend;
 import dev.coldcopy.repository.testing.ImageBackup;
 import dev.coldcopy.repository.testing.OpenSshServer;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.StartedCamel;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;

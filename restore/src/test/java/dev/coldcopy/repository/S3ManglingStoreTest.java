@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.coldcopy.repository.testing.ImageBackup;
 import dev.coldcopy.repository.testing.ManglingProxy;
 import dev.coldcopy.repository.testing.ManglingProxy.Damage;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.S3ProxyServer;
 import dev.coldcopy.repository.testing.StartedCamel;
 import java.nio.file.Files;

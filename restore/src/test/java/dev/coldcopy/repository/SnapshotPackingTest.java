@@ -3,7 +3,7 @@ package dev.coldcopy.repository;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;
 import dev.coldcopy.restore.Restorer;

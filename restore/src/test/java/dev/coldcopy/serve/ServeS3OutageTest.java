@@ -12,7 +12,7 @@ import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.S3ProxyServer;
 import dev.coldcopy.repository.testing.StartedCamel;
 import java.nio.ByteBuffer;

@@ -17,7 +17,8 @@ import dev.coldcopy.repository.SnapshotHeader;
 import dev.coldcopy.repository.SnapshotKind;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.repository.testing.TestDisks;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.S3ProxyServer;
 import dev.coldcopy.repository.testing.SftpServer;
 import dev.coldcopy.repository.testing.StartedCamel;
@@ -27,7 +28,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -45,15 +45,8 @@ class ServeTest {
     @RegisterExtension
     final StartedCamel camel = new StartedCamel();
 
-    /** random data, text, zero clusters, a pattern, data with a zeroed middle, and holes */
-    static Path makeImage(Path image) throws Exception {
-        Random r = new Random(13);
-        QemuImages.createQcow2(image, DISK);
-        QemuImages.writeRandom(image, 0, (int) (8 * MIB), r);
-        QemuImages.writeText(image, 16 * MIB, (int) (6 * MIB), r);
-        QemuImages.io(image, "write -z 24M 4M", "write -P 0xab 30M 2M", "write -P 0x5c 48M 4M", "write -z 49M 1M");
-        QemuImages.writeRandom(image, 40 * MIB + 512 * 1024, (int) MIB, r);
-        return image;
+    static Path makeImage(Path image) {
+        return TestDisks.mixed(image, 13);
     }
 
     RepositoryOptions.Builder options() {

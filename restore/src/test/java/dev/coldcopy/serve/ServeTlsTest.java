@@ -16,7 +16,7 @@ import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.StartedCamel;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;

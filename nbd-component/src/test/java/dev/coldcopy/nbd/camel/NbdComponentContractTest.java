@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coldcopy.nbd.protocol.ExportDescription;
 import dev.coldcopy.nbd.protocol.ExportInfo;
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -102,7 +102,7 @@ class NbdComponentContractTest extends CamelTestSupport {
     @Test
     void cleanDirtyBitmapGivesOneNoneMarkerFromTheChunksOperation() throws Exception {
         Path img = QemuImages.createQcow2(tmp.resolve("clean.qcow2"), 8 * M);
-        QemuImages.qemuIo(img, "qcow2", "write -P 0x11 0 1M");
+        QemuImages.io(img, "write -P 0x11 0 1M");
         QemuImages.addBitmap(img, "b0", false);
         try (QemuNbdServer server = QemuNbdServer.builder(img).bitmap("b0").shared(2).start()) {
             assertOneNoneMarker(chunksOperation(server.uri().toString(), "qemu:dirty-bitmap:b0"), 8 * M);

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.coldcopy.nbd.protocol.ExportInfo;
 import dev.coldcopy.nbd.protocol.Extent;
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
 import dev.coldcopy.nbd.testing.TlsCertificates;
 import java.io.IOException;
@@ -73,9 +73,9 @@ class NbdComponentQemuTest extends CamelTestSupport {
     /** Image with data before the bitmap and writes after it; returns the ranges written after (64K-rounded). */
     Path imageWithBitmap(List<long[]> dirty) {
         Path img = QemuImages.createQcow2(tmp.resolve("src.qcow2"), 32 * M);
-        QemuImages.qemuIo(img, "qcow2", "write -P 0x11 0 4M", "write -P 0x12 8M 2M");
+        QemuImages.io(img, "write -P 0x11 0 4M", "write -P 0x12 8M 2M");
         QemuImages.addBitmap(img, "b1", false);
-        QemuImages.qemuIo(img, "qcow2",
+        QemuImages.io(img, 
                 "write -P 0x21 " + (M + 64 * K) + " 64k",          // inside old data
                 "write -P 0x22 " + (6 * M - 128 * K) + " 256k",   // across the 6 MiB chunk boundary
                 "write -z " + (8 * M + 512 * K) + " 512k",        // zeroes over old data
@@ -244,7 +244,7 @@ class NbdComponentQemuTest extends CamelTestSupport {
     @Test
     void cleanBitmapGivesOneNoneMarkerSoTheRouteCanStillCommit() throws Exception {
         Path img = QemuImages.createQcow2(tmp.resolve("clean.qcow2"), 8 * M);
-        QemuImages.qemuIo(img, "qcow2", "write -P 0x11 0 1M");
+        QemuImages.io(img, "write -P 0x11 0 1M");
         QemuImages.addBitmap(img, "b0", false);
         try (QemuNbdServer server = QemuNbdServer.builder(img).bitmap("b0").start()) {
             List<Seen> chunks = consume(nbdEndpoint(server.uri(), "metaContext=qemu:dirty-bitmap:b0"));

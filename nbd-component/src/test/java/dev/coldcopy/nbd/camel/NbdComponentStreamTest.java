@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,8 +47,8 @@ class NbdComponentStreamTest extends CamelTestSupport {
                 f.write(block, 0, (int) Math.min(block.length, 24 * M - offset));
             }
         }
-        Path qcow2 = QemuImages.convertRawToQcow2(raw, tmp.resolve("src.qcow2"));
-        QemuImages.qemuIo(qcow2, "qcow2", "write -P 0 " + (12 * M) + " 1M"); // allocated, but all zero
+        Path qcow2 = QemuImages.convert(raw, tmp.resolve("src.qcow2"), "qcow2");
+        QemuImages.io(qcow2, "write -P 0 " + (12 * M) + " 1M"); // allocated, but all zero
         return qcow2;
     }
 

@@ -3,10 +3,10 @@ package dev.coldcopy.nbd.camel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
 import dev.coldcopy.nbd.testing.TlsCertificates;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -110,7 +110,7 @@ class ReadmeExamplesTest extends CamelTestSupport {
     void tlsX509ExampleReadsFromAServerThatVerifiesClients() throws Exception {
         Path pki = TlsCertificates.createClient(TlsCertificates.create(tmp.resolve("pki")));
         Path img = QemuImages.createQcow2(tmp.resolve("disk.qcow2"), 8 * M);
-        QemuImages.qemuIo(img, "qcow2", "write -P 0x5a 1M 1M");
+        QemuImages.io(img, "write -P 0x5a 1M 1M");
         try (QemuNbdServer server = QemuNbdServer.builder(img).tls(pki, true).start()) {
             Properties p = new Properties();
             p.setProperty("nbd.host", "127.0.0.1");

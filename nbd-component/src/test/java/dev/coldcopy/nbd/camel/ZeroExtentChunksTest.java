@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.nbd.protocol.MetaContexts;
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +34,7 @@ class ZeroExtentChunksTest {
         Path image = dir.resolve("z.qcow2");
         Tools.run(Duration.ofMinutes(1), List.of("qemu-img", "create", "-q", "-f", "qcow2", "-o", "preallocation=metadata",
                 image.toString(), String.valueOf(16 * MiB)));
-        QemuImages.qemuIo(image, "qcow2", "write -P 0xab 7M 4k", "write -P 0xcd 7232k 4k", "write -P 0xef 9M 132k");
+        QemuImages.io(image, "write -P 0xab 7M 4k", "write -P 0xcd 7232k 4k", "write -P 0xef 9M 132k");
         try (QemuNbdServer server = QemuNbdServer.builder(image).shared(4).start()) {
             List<long[]> zeroRanges = new ArrayList<>();
             String map = Tools.run(Duration.ofMinutes(1), List.of("nbdinfo", "--map", server.uri().toString()));

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.coldcopy.nbd.camel.NbdinfoMap;
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.QemuImages;
+import dev.coldcopy.testing.Tools;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;

@@ -3,9 +3,9 @@ package dev.coldcopy.nbd.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -45,12 +45,12 @@ class QemuNbdClientTest {
                 f.write(b);
             }
         }
-        image = QemuImages.convertRawToQcow2(seed, dir.resolve("disk.qcow2"));
+        image = QemuImages.convert(seed, dir.resolve("disk.qcow2"), "qcow2");
         QemuImages.writePattern(image, 0xAB, 30L * MiB, 3L * MiB);
         QemuImages.addBitmap(image, "b0", false);
         QemuImages.writePattern(image, 0xCD, 40L * MiB, 64 * 1024);
         QemuImages.writePattern(image, 0xEF, 50L * MiB + 65536, 200 * 1024);
-        QemuImages.qemuIo(image, "qcow2", "write -z 30M 64k");
+        QemuImages.io(image, "write -z 30M 64k");
         raw = QemuImages.convertToRaw(image, dir.resolve("disk.raw"));
     }
 

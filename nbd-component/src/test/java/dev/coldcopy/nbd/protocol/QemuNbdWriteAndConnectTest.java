@@ -3,7 +3,7 @@ package dev.coldcopy.nbd.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuNbdServer;
 import java.io.IOException;
 import java.nio.ByteBuffer;

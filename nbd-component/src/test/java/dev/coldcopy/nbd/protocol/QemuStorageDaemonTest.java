@@ -2,7 +2,7 @@ package dev.coldcopy.nbd.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.QemuStorageDaemonServer;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.coldcopy.nbd.testing.NbdkitServer;
-import dev.coldcopy.nbd.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.nbd.testing.TlsCertificates;
-import dev.coldcopy.nbd.testing.Tools;
+import dev.coldcopy.testing.Tools;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;

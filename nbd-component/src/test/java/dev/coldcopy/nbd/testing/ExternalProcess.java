@@ -1,5 +1,6 @@
 package dev.coldcopy.nbd.testing;
 
+import dev.coldcopy.testing.Tools;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -111,23 +112,6 @@ public class ExternalProcess implements AutoCloseable {
 
     @Override
     public void close() {
-        killTree(process);
-    }
-
-    /** Ends the process and all its descendants: SIGTERM, then SIGKILL after 5 s. */
-    public static void killTree(Process p) {
-        List<ProcessHandle> children = p.descendants().toList();
-        p.destroy();
-        children.forEach(ProcessHandle::destroy);
-        try {
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                p.waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            p.destroyForcibly();
-        }
-        children.forEach(ProcessHandle::destroyForcibly);
+        Tools.killTree(process);
     }
 }

@@ -1,5 +1,6 @@
 package dev.coldcopy.nbd.testing;
 
+import dev.coldcopy.testing.Tools;
 import dev.coldcopy.nbd.protocol.NbdUri;
 import java.io.IOException;
 import java.io.UncheckedIOException;

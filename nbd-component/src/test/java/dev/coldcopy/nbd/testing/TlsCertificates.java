@@ -1,5 +1,6 @@
 package dev.coldcopy.nbd.testing;
 
+import dev.coldcopy.testing.Tools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -11,7 +11,7 @@ import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.StartedCamel;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;

@@ -10,7 +10,7 @@ import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotKind;
 import dev.coldcopy.repository.SnapshotWriter;
 import dev.coldcopy.repository.testing.ImageBackup;
-import dev.coldcopy.repository.testing.QemuImages;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.testing.StartedCamel;
 import dev.coldcopy.restore.RestoreFormat;
 import dev.coldcopy.restore.RestoreRequest;

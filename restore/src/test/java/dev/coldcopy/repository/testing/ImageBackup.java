@@ -1,6 +1,7 @@
 package dev.coldcopy.repository.testing;
 
 import dev.coldcopy.repository.BackupStatistics;
+import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotHeader;
 import dev.coldcopy.repository.SnapshotId;
