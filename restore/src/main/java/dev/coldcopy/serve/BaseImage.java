@@ -6,33 +6,36 @@ import dev.coldcopy.nbd.protocol.NbdClient;
 import dev.coldcopy.nbd.protocol.NbdClientOptions;
 import dev.coldcopy.nbd.protocol.NbdUri;
 import dev.coldcopy.process.ProcessRunner;
-import dev.coldcopy.process.Processes;
+import dev.coldcopy.qemu.ExportDirectory;
+import dev.coldcopy.qemu.QemuNbdProcess;
+import dev.coldcopy.qemu.QemuTools;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 
 /**
  * The image a delta snapshot applies to (serve --onto), read through a private read-only qemu-nbd export
- * in a 0700 temp dir, so any format and backing chain qemu reads works and qemu's shared lock keeps a
- * writer (a running VM) away while it is served. Never written. close() stops qemu-nbd and removes the dir.
+ * (see {@link QemuNbdProcess}), so any format and backing chain qemu reads works and qemu's shared lock
+ * keeps a writer (a running VM) away while it is served. Never written. close() stops qemu-nbd and removes
+ * its directory.
  */
 public final class BaseImage implements AutoCloseable {
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final QemuTools QEMU = QemuTools.defaults();
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path image;
-    private final Path dir;
-    private final Path pidFile;
+    private final ExportDirectory dir;
+    private QemuNbdProcess server;
     private NbdClient client;
+    private boolean closed;
 
-    private BaseImage(Path image, Path dir) {
+    private BaseImage(Path image, ExportDirectory dir) {
         this.image = image;
         this.dir = dir;
-        this.pidFile = dir.resolve("qemu-nbd.pid");
     }
 
     /** starts the export; throws with qemu's one-line reason when the image cannot be opened read-only */
@@ -41,14 +44,15 @@ public final class BaseImage implements AutoCloseable {
         if (!Files.isRegularFile(absolute)) {
             throw new IOException("base image " + absolute + " does not exist");
         }
-        JsonNode info = JSON.readTree(ProcessRunner.output(List.of("qemu-img", "info", "--output=json", absolute.toString()), START_TIMEOUT));
-        BaseImage base = new BaseImage(absolute, Files.createTempDirectory("coldcopy-serve-base-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))));
+        // probed, not assumed: the base is whatever image the user restored the full snapshot to
+        JsonNode info = JSON.readTree(ProcessRunner.output(List.of(QEMU.qemuImg(), "info", "--output=json", absolute.toString()),
+                QEMU.timeout()));
+        BaseImage base = new BaseImage(absolute, ExportDirectory.temporary("coldcopy-serve-base-"));
         try {
-            Path socket = base.dir.resolve("nbd.sock");
-            ProcessRunner.output(List.of("qemu-nbd", "--fork", "--pid-file", base.pidFile.toString(), "--read-only",
-                    "--format", info.path("format").asText("raw"), "--socket", socket.toString(), absolute.toString()), START_TIMEOUT);
-            base.client = NbdClient.connect(NbdUri.unix(socket, ""), NbdClientOptions.builder().ioTimeout(Duration.ofMinutes(5)).build());
+            base.server = QemuNbdProcess.start(QEMU, base.dir, List.of("--read-only", "--format=" + info.path("format").asText("raw")),
+                    absolute);
+            base.client = NbdClient.connect(NbdUri.unix(base.server.socket(), ""),
+                    NbdClientOptions.builder().ioTimeout(Duration.ofMinutes(5)).build());
             return base;
         } catch (IOException | RuntimeException e) {
             base.close();
@@ -71,25 +75,20 @@ public final class BaseImage implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        if (client != null) {
-            client.close();
-            client = null;
-        }
-        if (!Files.isDirectory(dir)) {
+        if (closed) {
             return;
         }
-        // qemu-nbd ends when its only client leaves; it is not our child (--fork), so make sure by its pid
+        closed = true;
         try {
-            Processes.readPidFile(pidFile).ifPresent(pid -> Processes.terminate(pid, Duration.ofSeconds(10)));
-        } finally {
-            try (var files = Files.list(dir)) {
-                for (Path p : (Iterable<Path>) files::iterator) {
-                    Files.deleteIfExists(p);
-                }
-                Files.deleteIfExists(dir);
-            } catch (IOException ignored) {
-                // a temp dir left behind is harmless
+            if (client != null) {
+                client.close();
             }
+        } finally {
+            // qemu-nbd leaves on its own when its only client disconnects; make sure
+            if (server != null) {
+                server.stop(STOP_GRACE);
+            }
+            dir.delete();
         }
     }
 }

@@ -3,8 +3,8 @@ package dev.coldcopy.serve.camel;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.RepositoryOptions;
 import dev.coldcopy.repository.RepositoryUri;
-import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.restore.SnapshotSelection;
 import dev.coldcopy.serve.ChunkCache;
 import dev.coldcopy.serve.ServeAddress;
 import dev.coldcopy.serve.ServeSession;
@@ -105,14 +105,7 @@ public class ServeConfiguration {
     }
 
     SnapshotManifest findSnapshot(Repository repo) throws IOException {
-        if (!"latest".equals(snapshot)) {
-            SnapshotManifest m = repo.load(SnapshotId.parse(snapshot));
-            if (!m.vm().equals(vm) || !m.disk().equals(disk)) {
-                throw new IllegalArgumentException("snapshot " + snapshot + " is of " + m.vm() + "/" + m.disk() + ", not " + vm + "/" + disk);
-            }
-            return m;
-        }
-        return repo.latest(vm, disk).orElseThrow(() -> new IllegalArgumentException("no snapshot of " + vm + "/" + disk + " in " + repo.uri()));
+        return new SnapshotSelection(vm, disk, snapshot).find(repo);
     }
 
     ServeSession.Options sessionOptions() throws IOException {
