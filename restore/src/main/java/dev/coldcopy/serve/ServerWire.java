@@ -1,5 +1,6 @@
 package dev.coldcopy.serve;
 
+import dev.coldcopy.nbd.protocol.SocketChannels;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
@@ -37,25 +38,12 @@ abstract class ServerWire implements Closeable {
 
         @Override
         void readFully(ByteBuffer dst) throws IOException {
-            while (dst.hasRemaining()) {
-                if (channel.read(dst) < 0) {
-                    throw new EOFException("client closed the connection");
-                }
-            }
+            SocketChannels.readFully(channel, dst, "client");
         }
 
         @Override
         void write(ByteBuffer a, ByteBuffer b) throws IOException {
-            if (b == null || !b.hasRemaining()) {
-                while (a.hasRemaining()) {
-                    channel.write(a);
-                }
-                return;
-            }
-            ByteBuffer[] both = {a, b};
-            while (b.hasRemaining()) {
-                channel.write(both);
-            }
+            SocketChannels.write(channel, a, b);
         }
 
         @Override
