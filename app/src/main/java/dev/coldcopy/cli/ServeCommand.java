@@ -3,17 +3,17 @@ package dev.coldcopy.cli;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
-import dev.coldcopy.serve.ChunkCache;
+import dev.coldcopy.serve.ClientListener;
 import dev.coldcopy.serve.NbdServer;
 import dev.coldcopy.serve.ServeAddress;
-import dev.coldcopy.serve.ServedExport;
+import dev.coldcopy.serve.ServeSession;
+import dev.coldcopy.serve.ServerTls;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
             "verified before it is served (a damaged one is an I/O error, never wrong",
             "data). Prints the NBD URI, then serves until interrupted (Ctrl-C) or, with",
             "--once, until the last client disconnects. Any NBD client works: qemu-img,",
-            "qemu-io, nbdcopy, nbdinfo, qemu, nbd-client.",
+            "qemu-io, nbdcopy, nbdinfo, qemu, nbd-client. A delta snapshot is served",
+            "over its base image (--onto BASE), as restore --onto writes it.",
             "",
             "Examples:",
             "  coldcopy serve --repo file:/backups --vm web --disk vda \\",
@@ -39,7 +40,12 @@ import picocli.CommandLine.Spec;
             "  qemu-img convert -p -O qcow2 'nbd+unix:///?socket=/tmp/web.sock' \\",
             "      web-vda.qcow2",
             "  qemu-img create -f qcow2 -F raw \\",
-            "      -b 'nbd+unix:///?socket=/tmp/web.sock' overlay.qcow2"
+            "      -b 'nbd+unix:///?socket=/tmp/web.sock' overlay.qcow2",
+            "",
+            "Beyond loopback, with TLS (clients must start it; nbds:// URIs):",
+            "  coldcopy serve --repo file:/backups --vm web --disk vda \\",
+            "      --listen 0.0.0.0:10809 --tls-cert cert.pem --tls-key key.pem",
+            "  nbdinfo 'nbds://backuphost:10809/?tls-certificates=/etc/pki/web'"
         })
 final class ServeCommand implements Callable<Integer> {
     /** clients may hang up and come straight back (qemu-img probes, then opens): --once waits this long */
@@ -54,8 +60,8 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     SnapshotSelectionMixin selection;
 
-
-
+    @Mixin
+    ServeTlsOptions tlsOptions;
 
     @ArgGroup(exclusive = true)
     Where where;
@@ -66,10 +72,15 @@ final class ServeCommand implements Callable<Integer> {
         Path socket;
 
         @Option(names = "--listen", paramLabel = "HOST:PORT",
-                description = "TCP address to listen on instead of a Unix socket; loopback only (127.0.0.1:10809, [::1]:10809),"
-                        + " since serve has no TLS yet. Port 0 picks a free one.")
+                description = "TCP address to listen on instead of a Unix socket: loopback (127.0.0.1:10809, [::1]:10809),"
+                        + " or any address with --tls-cert/--tls-key. Port 0 picks a free one.")
         String listen;
     }
+
+    @Option(names = "--onto", paramLabel = "BASE",
+            description = "For a delta snapshot: the disk as it was at its checkpoint (any format qemu reads); the ranges the"
+                    + " delta does not hold are read from it, as restore --onto copies them. It is never written.")
+    Path onto;
 
     @Option(names = "--once", description = "Exit when the last client disconnects (after the first one came, and no other within a second).")
     boolean once;
@@ -81,39 +92,28 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long cache = Sizes.parse(cacheSize);
-        ServeAddress address = address();
-        Path privateDir = null;
-        if (address == null) {
-            privateDir = Files.createTempDirectory("coldcopy-serve-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            address = new ServeAddress.Unix(privateDir.resolve("nbd.sock"));
-        }
-        ChunkCache closeLater = null;
+        ServerTls tls = tlsOptions.load();
+        ServeSession.Options options = new ServeSession.Options(cache, onto, address(tls != null), tls);
         try (Repository repository = repo.open()) {
             SnapshotManifest manifest = selection.find(repository);
-            // read-ahead on as many threads as a restore fetches with: clients mostly read front to back
-            ChunkCache chunks = new ChunkCache(repository, cache, cache == 0 ? 0 : repository.options().parallelism());
-            closeLater = chunks;
-            ServedExport export = ServedExport.of(manifest, chunks);
             CountDownLatch stopRequested = new CountDownLatch(1);
             CountDownLatch stopped = new CountDownLatch(1);
-            try (NbdServer server = NbdServer.start(export, address)) {
+            ServeSession session = ServeSession.start(repository, manifest, options, ClientListener.NONE);
+            try {
                 Thread hook = new Thread(() -> {
                     stopRequested.countDown();
-                    server.close();
+                    session.server().close();
                     try {
-                        // let the serving thread finish its cleanup before the JVM ends
-                        stopped.await(java.util.concurrent.TimeUnit.SECONDS.toMillis(5), java.util.concurrent.TimeUnit.MILLISECONDS);
+                        // let the serving thread finish its cleanup (qemu-nbd of --onto, the socket) before the JVM ends
+                        stopped.await(5, TimeUnit.SECONDS);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
                 }, "coldcopy-serve-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
-                PrintWriter out = spec.commandLine().getOut();
-                out.printf("serving %s/%s snapshot %s (%s, %s, read-only); connect to:%n%s%n", selection.vm, selection.disk, manifest.id(),
-                        manifest.kind().label(), Sizes.human(manifest.virtualSize()), server.uri());
-                out.flush();
+                printUri(manifest, session.server());
                 if (once) {
-                    server.awaitLastClientGone(ONCE_GRACE);
+                    session.server().awaitLastClientGone(ONCE_GRACE);
                 } else {
                     stopRequested.await(); // until interrupted (Ctrl-C, SIGTERM): the hook stops the server
                 }
@@ -123,21 +123,26 @@ final class ServeCommand implements Callable<Integer> {
                     // the hook is running already
                 }
             } finally {
+                session.close();
                 stopped.countDown();
-            }
-        } finally {
-            if (closeLater != null) {
-                closeLater.close();
-            }
-            if (privateDir != null) {
-                Files.deleteIfExists(privateDir.resolve("nbd.sock"));
-                Files.deleteIfExists(privateDir);
             }
         }
         return 0;
     }
 
-    private ServeAddress address() throws IOException {
+    private void printUri(SnapshotManifest manifest, NbdServer server) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("serving %s/%s snapshot %s (%s%s, %s, read-only); connect to:%n%s%n", selection.vm, selection.disk, manifest.id(),
+                manifest.kind().label(), onto == null ? "" : " onto " + onto.toAbsolutePath(), Sizes.human(manifest.virtualSize()),
+                server.uri());
+        out.flush();
+    }
+
+    private ServeAddress address(boolean tls) throws IOException {
+        if (tls && (where == null || where.listen == null)) {
+            throw new IllegalArgumentException("--tls-cert/--tls-key need --listen HOST:PORT: TLS protects TCP; a Unix socket"
+                    + " is protected by its file permissions");
+        }
         if (where == null) {
             return null;
         }
@@ -145,9 +150,10 @@ final class ServeCommand implements Callable<Integer> {
             return new ServeAddress.Unix(where.socket);
         }
         ServeAddress.Tcp tcp = ServeAddress.parseListen(where.listen);
-        if (!tcp.loopback()) {
-            throw new IllegalArgumentException("refusing to listen on " + tcp.host() + ": it is not a loopback address, and serve has no TLS"
-                    + " to protect the disk's data on the network; use --socket, a loopback address, or an SSH tunnel");
+        if (!tls && !tcp.loopback()) {
+            throw new IllegalArgumentException("refusing to listen on " + tcp.host() + ": it is not a loopback address, and without"
+                    + " --tls-cert/--tls-key the disk's data would cross the network in the clear; use TLS, --socket, a loopback"
+                    + " address, or an SSH tunnel");
         }
         return tcp;
     }

@@ -1,8 +1,8 @@
 package dev.coldcopy.cli;
 
 import dev.coldcopy.repository.Repository;
-import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.restore.SnapshotSelection;
 import java.io.IOException;
 import picocli.CommandLine.Option;
 
@@ -21,14 +21,6 @@ final class SnapshotSelectionMixin {
 
     /** the chosen snapshot's manifest; a one-line reason when there is none or it is another disk's */
     SnapshotManifest find(Repository repository) throws IOException {
-        if (!"latest".equals(snapshot)) {
-            SnapshotManifest m = repository.load(SnapshotId.parse(snapshot));
-            if (!m.vm().equals(vm) || !m.disk().equals(disk)) {
-                throw new IllegalArgumentException("snapshot " + snapshot + " is of " + m.vm() + "/" + m.disk() + ", not " + vm + "/" + disk);
-            }
-            return m;
-        }
-        return repository.latest(vm, disk).orElseThrow(() ->
-                new IllegalArgumentException("no snapshot of " + vm + "/" + disk + " in " + repository.uri()));
+        return new SnapshotSelection(vm, disk, snapshot).find(repository);
     }
 }

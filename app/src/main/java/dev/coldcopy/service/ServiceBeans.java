@@ -1,5 +1,6 @@
 package dev.coldcopy.service;
 
+import dev.coldcopy.serve.camel.ServeSnapshotProcessor;
 import dev.coldcopy.service.retention.PruneProcessor;
 import dev.coldcopy.service.retention.SnapshotGauges;
 import dev.coldcopy.service.steps.CloseDiskBackupProcessor;
@@ -12,6 +13,7 @@ import dev.coldcopy.service.steps.PlanBackupProcessor;
 import dev.coldcopy.service.steps.StoreChunkProcessor;
 import java.io.File;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Processor;
@@ -55,6 +57,7 @@ public final class ServiceBeans {
         main.bind("raiseDiskFailures", DiskResults.raiseFailures());
         SnapshotGauges gauges = new SnapshotGauges();
         main.bind("pruneRepository", new PruneProcessor(engine, gauges));
+        main.bind("serveSnapshot", new ServeSnapshotProcessor(camel -> engine.get(camel).repository(), Duration.ofHours(1)));
         main.bind("snapshotCommitted", (Processor) exchange -> {
             BackupResult r = exchange.getProperty(ColdcopyHeaders.RESULT, BackupResult.class);
             if (r != null && "ok".equals(r.outcome())) {

@@ -2,6 +2,7 @@ package dev.coldcopy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.coldcopy.nbd.testing.TlsCertificates;
 import dev.coldcopy.testing.QemuImages;
 import dev.coldcopy.process.ProcessResult;
 import dev.coldcopy.process.ProcessRunner;
@@ -135,6 +136,92 @@ class ServeCommandTest {
         CliRun none = CliRun.coldcopy("serve", "--repo", repo, "--vm", "db", "--disk", "vda");
         assertThat(none.exit()).isEqualTo(1);
         assertThat(none.err()).contains("no snapshot of db/vda");
+    }
+
+    @Test
+    void tlsListensBeyondLoopbackAndServesOnlyClientsThatStartTls() throws Exception {
+        String repo = "file:" + dir.resolve("repo");
+        Path disk = backedUpDisk(repo);
+        Path pki = TlsCertificates.create(dir.resolve("pki"));
+        PrintStream err = System.err;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(new Tee(err, log), true));
+        try {
+            Serving s = serve("--repo", repo, "--vm", "web", "--disk", "vda", "--listen", "0.0.0.0:0", "--once",
+                    "--tls-cert", pki.resolve("server-cert.pem").toString(), "--tls-key", pki.resolve("server-key.pem").toString());
+            String uri = s.uri();
+            assertThat(uri).matches("nbds://0\\.0\\.0\\.0:\\d+/\\S+");
+            String port = uri.replaceAll("nbds://0\\.0\\.0\\.0:(\\d+)/.*", "$1");
+            ProcessResult plain = run("nbdinfo", "nbd://127.0.0.1:" + port + "/");
+            assertThat(plain.exitCode()).isNotZero();
+            Path copy = dir.resolve("copy.raw");
+            ProcessResult tls = run("nbdcopy", "nbds://127.0.0.1:" + port + "/?tls-certificates=" + pki, copy.toString());
+            assertThat(tls.exitCode()).as(tls.stderrOneLine()).isZero();
+            Path raw = dir.resolve("disk.raw");
+            assertThat(run("qemu-img", "convert", "-O", "raw", disk.toString(), raw.toString()).exitCode()).isZero();
+            assertThat(Files.mismatch(copy, raw)).isEqualTo(-1);
+            assertThat(s.exit().get(30, TimeUnit.SECONDS)).as(s.err().toString()).isZero();
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(log.toString()).contains("TLS only").doesNotContain("server-key.pem").doesNotContain("PRIVATE KEY");
+
+        String cert = pki.resolve("server-cert.pem").toString();
+        CliRun keyless = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--listen", "0.0.0.0:0", "--tls-cert", cert);
+        assertThat(keyless.exit()).isEqualTo(1);
+        assertThat(keyless.err().strip()).isEqualTo("coldcopy serve: --tls-cert and --tls-key go together: give both, or neither");
+        CliRun unix = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--tls-cert", cert,
+                "--tls-key", pki.resolve("server-key.pem").toString());
+        assertThat(unix.exit()).isEqualTo(1);
+        assertThat(unix.err().strip()).startsWith("coldcopy serve: --tls-cert/--tls-key need --listen HOST:PORT").doesNotContain("\n");
+        CliRun wrongKey = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--listen", "0.0.0.0:0",
+                "--tls-cert", cert, "--tls-key", pki.resolve("ca-key.pem").toString());
+        assertThat(wrongKey.exit()).isEqualTo(1);
+        assertThat(wrongKey.err().strip()).contains("does not belong to the certificate").doesNotContain("\n");
+    }
+
+    @Test
+    void aDeltaIsServedOntoItsBaseAndRefusedWithoutIt() throws Exception {
+        String repo = "file:" + dir.resolve("repo");
+        Path disk = backedUpDisk(repo);
+        assertThat(run("qemu-img", "bitmap", "--add", disk.toString(), "libvirt-cp1").exitCode()).isZero();
+        Path atCheckpoint = Files.copy(disk, dir.resolve("at-cp1.qcow2"));
+        ServiceHarness.writeRandom(disk, 20 * MIB, (int) MIB, 8, dir);
+        QemuImages.writePattern(disk, 0x00, 9 * MIB, MIB);
+        CliRun delta = CliRun.coldcopy("backup", "--repo", repo, "--vm", "web", "--disk", "vda=" + disk, "--checkpoint", "libvirt-cp1",
+                "--allow-root", disk.getParent().toString(), "-Dcoldcopy.home=" + dir.resolve("home"));
+        assertThat(delta.out()).as(delta.err()).contains(" delta ");
+        String id = delta.out().strip().split(" ")[1];
+
+        Path socket = dir.resolve("delta.sock");
+        Serving s = serve("--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot", id, "--onto", atCheckpoint.toString(),
+                "--socket", socket.toString(), "--once");
+        String uri = s.uri();
+        assertThat(s.out().toString()).contains("(delta onto " + atCheckpoint + ", 32.0 MiB, read-only)");
+        ProcessResult compare = run("qemu-img", "compare", "-f", "qcow2", "-F", "raw", disk.toString(), uri);
+        assertThat(compare.exitCode()).as(compare.stdout() + compare.stderrOneLine()).isZero();
+        assertThat(s.exit().get(30, TimeUnit.SECONDS)).as(s.err().toString()).isZero();
+        assertThat(socket).doesNotExist();
+
+        CliRun alone = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot", id);
+        assertThat(alone.exit()).isEqualTo(1);
+        assertThat(alone.err().strip()).contains("is a delta since checkpoint 'libvirt-cp1'").contains("--onto BASE").doesNotContain("\n");
+        CliRun fullOnto = CliRun.coldcopy("serve", "--repo", repo, "--vm", "web", "--disk", "vda", "--snapshot",
+                firstSnapshot(repo), "--onto", atCheckpoint.toString());
+        assertThat(fullOnto.exit()).isEqualTo(1);
+        assertThat(fullOnto.err().strip()).contains("--onto applies to delta snapshots only").doesNotContain("\n");
+    }
+
+    /** the oldest snapshot's id (the full backup) */
+    private static String firstSnapshot(String repo) {
+        CliRun list = CliRun.coldcopy("snapshots", "--repo", repo, "--json");
+        assertThat(list.exit()).as(list.err()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"").matcher(list.out());
+        List<String> ids = new java.util.ArrayList<>();
+        while (m.find()) {
+            ids.add(m.group(1));
+        }
+        return ids.stream().sorted().findFirst().orElseThrow();
     }
 
     /** copies everything written to two streams */

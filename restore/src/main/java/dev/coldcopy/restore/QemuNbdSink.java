@@ -1,15 +1,9 @@
 package dev.coldcopy.restore;
 
 import dev.coldcopy.nbd.protocol.NbdClient;
-import dev.coldcopy.nbd.protocol.NbdClientOptions;
-import dev.coldcopy.nbd.protocol.NbdUri;
-import dev.coldcopy.qemu.ExportDirectory;
-import dev.coldcopy.qemu.QemuNbdProcess;
-import dev.coldcopy.qemu.QemuTools;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -18,7 +12,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Writes into an image through a private, writable qemu-nbd export (Unix socket in a 0700 temp dir, see
- * {@link QemuNbdProcess}) with the project's NBD client. Ranges never written stay unallocated: the new
+ * {@link PrivateNbdExport}) with the project's NBD client. Ranges never written stay unallocated: the new
  * qcow2 stays sparse. close() disconnects, stops qemu-nbd and removes the socket dir, whatever happened.
  *
  * <p>Without {@code sync} qemu-nbd runs with {@code --cache=unsafe}, as {@code qemu-img convert} writes its
@@ -26,25 +20,13 @@ import java.util.concurrent.TimeoutException;
  * do so), it does not wait for the disk. With {@code sync} the flush is an fsync.
  */
 final class QemuNbdSink implements DiskSink {
-    private static final QemuTools QEMU = QemuTools.defaults();
-    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
-
-    private final ExportDirectory dir;
-    private QemuNbdProcess server;
-    private NbdClient client;
-    private boolean closed;
+    private final PrivateNbdExport export;
+    private final NbdClient client;
 
     QemuNbdSink(Path image, String format, boolean sync) throws IOException {
-        dir = ExportDirectory.temporary("coldcopy-restore-");
-        try {
-            server = QemuNbdProcess.start(QEMU, dir, List.of("--format=" + format,
-                    "--cache=" + (sync ? "writeback" : "unsafe"), "--discard=unmap"), image);
-            client = NbdClient.connect(NbdUri.unix(server.socket(), ""),
-                    NbdClientOptions.builder().ioTimeout(Duration.ofMinutes(5)).build());
-        } catch (IOException | RuntimeException e) {
-            close();
-            throw e;
-        }
+        export = PrivateNbdExport.open("coldcopy-restore-", image, List.of("--format=" + format,
+                "--cache=" + (sync ? "writeback" : "unsafe"), "--discard=unmap"));
+        client = export.client();
     }
 
     @Override
@@ -83,21 +65,7 @@ final class QemuNbdSink implements DiskSink {
 
     /** Also called from a shutdown hook when a restore is interrupted: once is enough. */
     @Override
-    public synchronized void close() throws IOException {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            if (client != null) {
-                client.close();
-            }
-        } finally {
-            // qemu-nbd leaves on its own when its only client disconnects; make sure
-            if (server != null) {
-                server.stop(STOP_GRACE);
-            }
-            dir.delete();
-        }
+    public void close() throws IOException {
+        export.close();
     }
 }

@@ -21,6 +21,12 @@ import java.util.concurrent.Executors;
 public final class ChunkCache implements AutoCloseable {
     /** what {@code serve} keeps in memory unless told otherwise */
     public static final long DEFAULT_BYTES = 256L * 1024 * 1024;
+    /**
+     * At most this share of the JVM's heap holds cached chunks: the chunks being read, decompressed and
+     * read ahead need the rest (a 256 MiB cache in bin/coldcopy's 256 MiB heap ran out of memory).
+     */
+    static final int HEAP_SHARE_DIVISOR = 4;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChunkCache.class);
 
     private final Repository repository;
     private final long budget;
@@ -47,12 +53,19 @@ public final class ChunkCache implements AutoCloseable {
             throw new IllegalArgumentException("cache size must not be negative: " + budget);
         }
         this.repository = repository;
-        this.budget = budget;
+        this.budget = withinHeap(budget, Runtime.getRuntime().maxMemory());
+        if (this.budget < budget) {
+            LOG.debug("chunk cache limited to {} MiB, a quarter of the heap (-Xmx), instead of {} MiB", this.budget >> 20, budget >> 20);
+        }
         this.readAhead = readAheadThreads <= 0 ? null : Executors.newFixedThreadPool(readAheadThreads, r -> {
             Thread t = new Thread(r, "coldcopy-serve-readahead-" + THREADS.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
+    }
+
+    static long withinHeap(long requested, long maxHeap) {
+        return Math.min(requested, maxHeap / HEAP_SHARE_DIVISOR);
     }
 
     /**

@@ -28,7 +28,9 @@ public final class NbdServer implements AutoCloseable {
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final ServedExport export;
-    private final ServerSocketChannel listener;
+    private final ServerTls tls; // null: plain
+    private final ClientListener listener;
+    private final ServerSocketChannel socketListener;
     private final ServeAddress address;
     private final Path socketFile; // null on TCP
     private final Set<SocketChannel> clients = ConcurrentHashMap.newKeySet();
@@ -36,9 +38,12 @@ public final class NbdServer implements AutoCloseable {
     private int served;
     private volatile boolean closed;
 
-    private NbdServer(ServedExport export, ServerSocketChannel listener, ServeAddress address, Path socketFile) {
+    private NbdServer(ServedExport export, ServerTls tls, ClientListener clientListener, ServerSocketChannel socketListener,
+                      ServeAddress address, Path socketFile) {
         this.export = export;
-        this.listener = listener;
+        this.tls = tls;
+        this.listener = clientListener;
+        this.socketListener = socketListener;
         this.address = address;
         this.socketFile = socketFile;
         this.acceptor = new Thread(this::accept, "coldcopy-serve-accept");
@@ -47,8 +52,21 @@ public final class NbdServer implements AutoCloseable {
 
     /** binds and starts accepting; a Unix socket path must not exist yet */
     public static NbdServer start(ServedExport export, ServeAddress where) throws IOException {
+        return start(export, where, null);
+    }
+
+    /** as {@link #start(ServedExport, ServeAddress)}; with {@code tls} (TCP only) clients must start TLS first */
+    public static NbdServer start(ServedExport export, ServeAddress where, ServerTls tls) throws IOException {
+        return start(export, where, tls, ClientListener.NONE);
+    }
+
+    /** as {@link #start(ServedExport, ServeAddress, ServerTls)}, telling {@code clients} who comes and goes */
+    public static NbdServer start(ServedExport export, ServeAddress where, ServerTls tls, ClientListener clients) throws IOException {
         NbdServer server;
         if (where instanceof ServeAddress.Unix unix) {
+            if (tls != null) {
+                throw new IllegalArgumentException("TLS is for TCP (--listen); a Unix socket is protected by its file permissions");
+            }
             Path socket = unix.socket().toAbsolutePath();
             if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new IOException("socket " + socket + " exists; remove it or choose another path");
@@ -60,7 +78,7 @@ public final class NbdServer implements AutoCloseable {
                 ch.close();
                 throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
             }
-            server = new NbdServer(export, ch, new ServeAddress.Unix(socket), socket);
+            server = new NbdServer(export, null, clients, ch, new ServeAddress.Unix(socket), socket);
         } else {
             ServeAddress.Tcp tcp = (ServeAddress.Tcp) where;
             ServerSocketChannel ch = ServerSocketChannel.open();
@@ -72,10 +90,14 @@ public final class NbdServer implements AutoCloseable {
                 throw new IOException("cannot listen on " + tcp.host() + ":" + tcp.port() + ": " + e.getMessage(), e);
             }
             int port = ((InetSocketAddress) ch.getLocalAddress()).getPort();
-            server = new NbdServer(export, ch, new ServeAddress.Tcp(tcp.host(), port), null);
+            server = new NbdServer(export, tls, clients, ch, new ServeAddress.Tcp(tcp.host(), port), null);
         }
         server.acceptor.start();
-        LOG.info("serving snapshot {} at {}", export.image().manifest().id(), server.uri());
+        if (tls == null) {
+            LOG.info("serving snapshot {} at {}", export.image().manifest().id(), server.uri());
+        } else {
+            LOG.info("serving snapshot {} at {} (TLS only, certificate {})", export.image().manifest().id(), server.uri(), tls.certificate());
+        }
         return server;
     }
 
@@ -85,7 +107,7 @@ public final class NbdServer implements AutoCloseable {
 
     /** the URI clients connect to, naming the export */
     public String uri() {
-        return address.uri(export.name());
+        return address.uri(export.name(), tls != null);
     }
 
     public ServedExport export() {
@@ -123,7 +145,7 @@ public final class NbdServer implements AutoCloseable {
         while (!closed) {
             SocketChannel client;
             try {
-                client = listener.accept();
+                client = socketListener.accept();
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
@@ -145,16 +167,27 @@ public final class NbdServer implements AutoCloseable {
             LOG.info("{}: connected", peer);
             Thread t = new Thread(() -> {
                 try {
-                    new ServerConnection(client, export, peer).run();
+                    tell(() -> listener.connected(peer, clients.size()));
+                    new ServerConnection(new ServerWire.Plain(client), export, tls, peer).run();
                 } finally {
                     synchronized (this) {
                         clients.remove(client);
                         notifyAll();
                     }
+                    tell(() -> listener.disconnected(peer, clients.size()));
                 }
             }, "coldcopy-serve-" + THREADS.incrementAndGet());
             t.setDaemon(true);
             t.start();
+        }
+    }
+
+    /** a listener's failure is its own: the client is served all the same */
+    private static void tell(Runnable event) {
+        try {
+            event.run();
+        } catch (RuntimeException e) {
+            LOG.warn("a client listener failed: {}", e.toString());
         }
     }
 
@@ -178,7 +211,7 @@ public final class NbdServer implements AutoCloseable {
             closed = true;
             notifyAll();
         }
-        closeQuietly(listener);
+        closeQuietly(socketListener);
         for (SocketChannel c : clients) {
             closeQuietly(c);
         }

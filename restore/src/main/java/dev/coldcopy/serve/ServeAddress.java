@@ -11,17 +11,17 @@ public sealed interface ServeAddress {
 
     record Unix(Path socket) implements ServeAddress {
         @Override
-        public String uri(String exportName) {
-            return "nbd+unix:///" + exportName + "?socket=" + escape(socket.toAbsolutePath().toString());
+        public String uri(String exportName, boolean tls) {
+            return (tls ? "nbds" : "nbd") + "+unix:///" + exportName + "?socket=" + escape(socket.toAbsolutePath().toString());
         }
     }
 
     /** port 0 picks a free port; the bound one is in {@link NbdServer#address()} */
     record Tcp(String host, int port) implements ServeAddress {
         @Override
-        public String uri(String exportName) {
+        public String uri(String exportName, boolean tls) {
             String h = host.contains(":") ? "[" + host + "]" : host;
-            return "nbd://" + h + ":" + port + "/" + exportName;
+            return (tls ? "nbds" : "nbd") + "://" + h + ":" + port + "/" + exportName;
         }
 
         public boolean loopback() throws UnknownHostException {
@@ -47,8 +47,12 @@ public sealed interface ServeAddress {
         return out.toString();
     }
 
-    /** the NBD URI (as qemu and libnbd read it) of an export at this address */
-    String uri(String exportName);
+    /** the NBD URI (as qemu and libnbd read it) of an export at this address; nbds: when TLS is required */
+    String uri(String exportName, boolean tls);
+
+    default String uri(String exportName) {
+        return uri(exportName, false);
+    }
 
     /** HOST:PORT, [IPv6]:PORT or :PORT (loopback) */
     static Tcp parseListen(String text) {

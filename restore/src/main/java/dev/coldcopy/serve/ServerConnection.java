@@ -7,7 +7,6 @@ import dev.coldcopy.nbd.protocol.NbdProtocol;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,17 +32,20 @@ final class ServerConnection implements Runnable {
     /** how far from the previous read's end a read may start and still count as reading front to back */
     private static final long SEQUENTIAL_WINDOW = 8L * 1024 * 1024;
 
-    private final SocketChannel channel;
     private final ServedExport export;
+    private final ServerTls tls; // null: plain only
     private final String peer;
+    private ServerWire wire;
+    private boolean encrypted;
     private boolean structured;
     private boolean noZeroes;
     private boolean baseAllocation;
     private long lastReadEnd; // 0: a first read near the start counts as sequential
 
-    ServerConnection(SocketChannel channel, ServedExport export, String peer) {
-        this.channel = channel;
+    ServerConnection(ServerWire.Plain wire, ServedExport export, ServerTls tls, String peer) {
+        this.wire = wire;
         this.export = export;
+        this.tls = tls;
         this.peer = peer;
     }
 
@@ -51,8 +53,8 @@ final class ServerConnection implements Runnable {
     public void run() {
         try {
             if (handshake()) {
-                LOG.info("{}: serving {} ({}structured replies{})", peer, export.name(), structured ? "" : "no ",
-                        baseAllocation ? ", base:allocation" : "");
+                LOG.info("{}: serving {} ({}structured replies{}{})", peer, export.name(), structured ? "" : "no ",
+                        baseAllocation ? ", base:allocation" : "", encrypted ? ", TLS" : "");
                 transmission();
             }
         } catch (EOFException e) {
@@ -62,11 +64,7 @@ final class ServerConnection implements Runnable {
         } catch (RuntimeException e) {
             LOG.warn("{}: connection ended by an unexpected error", peer, e);
         } finally {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // nothing left to release
-            }
+            wire.close();
         }
     }
 
@@ -93,6 +91,9 @@ final class ServerConnection implements Runnable {
                 throw new IOException("client sent " + NbdProtocol.optionName(option) + " of " + Integer.toUnsignedString(length) + " bytes");
             }
             ByteBuffer data = read(length);
+            if (refusedBeforeTls(option)) {
+                continue;
+            }
             switch (option) {
                 case NBD_OPT_EXPORT_NAME -> {
                     String name = string(data, length);
@@ -108,6 +109,7 @@ final class ServerConnection implements Runnable {
                     reply(option, NBD_REP_ACK, null);
                     return false;
                 }
+                case NBD_OPT_STARTTLS -> startTls(option, length);
                 case NBD_OPT_LIST -> list(option, length);
                 case NBD_OPT_STRUCTURED_REPLY -> {
                     if (length != 0) {
@@ -125,6 +127,37 @@ final class ServerConnection implements Runnable {
                 case NBD_OPT_LIST_META_CONTEXT, NBD_OPT_SET_META_CONTEXT -> metaContext(option, data);
                 default -> error(option, NBD_REP_ERR_UNSUP, NbdProtocol.optionName(option) + " is not supported by this server");
             }
+        }
+    }
+
+    /**
+     * A TLS-only server answers every option but STARTTLS and ABORT with NBD_REP_ERR_TLS_REQD until TLS is
+     * on, so nothing about the export (not even its name) crosses the network in the clear. EXPORT_NAME
+     * has no error reply: the connection ends.
+     */
+    private boolean refusedBeforeTls(int option) throws IOException {
+        if (tls == null || encrypted || option == NBD_OPT_STARTTLS || option == NBD_OPT_ABORT) {
+            return false;
+        }
+        if (option == NBD_OPT_EXPORT_NAME) {
+            throw new IOException("client asked for the export without starting TLS, and this server is TLS-only");
+        }
+        error(option, NBD_REP_ERR_TLS_REQD, "this server is TLS-only: send NBD_OPT_STARTTLS first");
+        return true;
+    }
+
+    private void startTls(int option, int length) throws IOException {
+        if (tls == null) {
+            error(option, NBD_REP_ERR_UNSUP, "this server has no TLS certificate (serve --tls-cert/--tls-key)");
+        } else if (encrypted) {
+            error(option, NBD_REP_ERR_INVALID, "TLS is on already");
+        } else if (length != 0) {
+            error(option, NBD_REP_ERR_INVALID, "NBD_OPT_STARTTLS carries no data");
+        } else {
+            reply(option, NBD_REP_ACK, null);
+            // a failed handshake ends the connection; what the client sent is not worth more than a log line
+            wire = tls.upgrade((ServerWire.Plain) wire);
+            encrypted = true;
         }
     }
 
@@ -421,28 +454,15 @@ final class ServerConnection implements Runnable {
     }
 
     private void readFully(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            if (channel.read(b) < 0) {
-                throw new EOFException("client closed the connection");
-            }
-        }
+        wire.readFully(b);
     }
 
     private void write(ByteBuffer a) throws IOException {
-        while (a.hasRemaining()) {
-            channel.write(a);
-        }
+        wire.write(a, null);
     }
 
     private void write(ByteBuffer a, ByteBuffer b) throws IOException {
-        if (b == null || !b.hasRemaining()) {
-            write(a);
-            return;
-        }
-        ByteBuffer[] both = {a, b};
-        while (b.hasRemaining()) {
-            channel.write(both);
-        }
+        wire.write(a, b);
     }
 
     private static String string(ByteBuffer data, int length) {

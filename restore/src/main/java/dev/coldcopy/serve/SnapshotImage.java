@@ -8,13 +8,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A snapshot seen as a read-only disk: reads assemble bytes from verified chunks, ranges outside the
- * map or in ZERO extents read as zero. Only a snapshot that stands alone (a full, or an incremental,
- * which is a synthetic full) can be read this way: a delta's unmapped ranges live in its base.
+ * A snapshot seen as a read-only disk: reads assemble bytes from verified chunks, ranges in ZERO extents
+ * read as zero. Ranges outside the map read as zero for a snapshot that stands alone (a full, or an
+ * incremental, which is a synthetic full); a delta's are unchanged since its checkpoint and come from
+ * its base image, as {@code restore --onto} copies them.
  */
 public final class SnapshotImage {
 
-    /** one run of a range: data from chunks, or zero (a ZERO extent or a hole) */
+    /** one run of a range: data (from chunks or the base), or zero (a ZERO extent or a hole) */
     public record Piece(long offset, long length, boolean data) {
         public long end() {
             return offset + length;
@@ -27,15 +28,31 @@ public final class SnapshotImage {
     private final SnapshotManifest manifest;
     private final ExtentMap map;
     private final ChunkCache cache;
+    private final BaseImage base; // null unless a delta
 
     public SnapshotImage(SnapshotManifest manifest, ChunkCache cache) {
-        if (manifest.kind() == SnapshotKind.DELTA) {
+        this(manifest, cache, null);
+    }
+
+    /** {@code base}: the image a delta applies to; required for a delta, refused for any other snapshot */
+    public SnapshotImage(SnapshotManifest manifest, ChunkCache cache, BaseImage base) {
+        if (manifest.kind() == SnapshotKind.DELTA && base == null) {
             throw new IllegalArgumentException("snapshot " + manifest.id() + " is a delta since checkpoint '"
-                    + manifest.header().checkpointUsed() + "': its unchanged ranges are only in its base image, so it cannot be served alone");
+                    + manifest.header().checkpointUsed() + "': its unchanged ranges are only in its base image, so it cannot be served"
+                    + " alone (--onto BASE)");
+        }
+        if (manifest.kind() != SnapshotKind.DELTA && base != null) {
+            throw new IllegalArgumentException("--onto applies to delta snapshots only; snapshot " + manifest.id() + " is "
+                    + manifest.kind().label() + " and is served on its own");
+        }
+        if (base != null && base.size() != manifest.virtualSize()) {
+            throw new IllegalArgumentException("base image " + base.path() + " is " + base.size() + " bytes, the snapshot's disk "
+                    + manifest.virtualSize());
         }
         this.manifest = manifest;
         this.map = manifest.extents();
         this.cache = cache;
+        this.base = base;
     }
 
     public SnapshotManifest manifest() {
@@ -61,7 +78,7 @@ public final class SnapshotImage {
                 break;
             }
             if (e.offset() > pos) {
-                add(out, pos, e.offset() - pos, false);
+                add(out, pos, e.offset() - pos, base != null);
                 pos = e.offset();
             }
             long to = Math.min(end, e.end());
@@ -69,7 +86,7 @@ public final class SnapshotImage {
             pos = to;
         }
         if (pos < end) {
-            add(out, pos, end - pos, false);
+            add(out, pos, end - pos, base != null);
         }
         return out;
     }
@@ -108,18 +125,29 @@ public final class SnapshotImage {
         if (sequential) {
             readAheadFrom(i);
         }
+        long pos = offset;
         for (; i < map.size(); i++) {
             var e = map.get(i);
             if (e.offset() >= end) {
                 break;
             }
+            long from = Math.max(offset, e.offset());
+            long to = Math.min(end, e.end());
+            readBase(pos, from, offset, dst, dstOffset);
+            pos = to;
             if (!e.isData()) {
                 continue;
             }
-            long from = Math.max(offset, e.offset());
-            long to = Math.min(end, e.end());
             byte[] chunk = cache.get(map.chunks().get(map.chunkIndex(i)));
             System.arraycopy(chunk, e.chunkOffset() + (int) (from - e.offset()), dst, dstOffset + (int) (from - offset), (int) (to - from));
+        }
+        readBase(pos, end, offset, dst, dstOffset);
+    }
+
+    /** a delta's [from, to), outside its map, from the base; nothing for a snapshot that stands alone */
+    private void readBase(long from, long to, long offset, byte[] dst, int dstOffset) throws IOException {
+        if (base != null && to > from) {
+            base.read(from, (int) (to - from), dst, dstOffset + (int) (from - offset));
         }
     }
 

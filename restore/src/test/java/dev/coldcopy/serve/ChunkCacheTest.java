@@ -26,6 +26,13 @@ class ChunkCacheTest {
     final StartedCamel camel = new StartedCamel();
 
     @Test
+    void neverTakesMoreThanAQuarterOfTheHeap() {
+        assertThat(ChunkCache.withinHeap(256 * MIB, 256 * MIB)).isEqualTo(64 * MIB);
+        assertThat(ChunkCache.withinHeap(16 * MIB, 256 * MIB)).isEqualTo(16 * MIB);
+        assertThat(ChunkCache.withinHeap(0, 256 * MIB)).isZero();
+    }
+
+    @Test
     void holdsAtMostItsBudgetAndDropsTheLeastRecentlyUsed() throws Exception {
         Path image = QemuImages.createQcow2(work.resolve("disk.qcow2"), 32 * MIB);
         QemuImages.writeRandom(image, 0, (int) (32 * MIB), new Random(3));

@@ -4,7 +4,7 @@ import static dev.coldcopy.nbd.protocol.NbdProtocol.*;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
+import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -21,9 +21,12 @@ final class RawClient implements AutoCloseable {
 
     /** connected and past the greeting (fixed newstyle, no zeroes); options come next */
     static RawClient open(Path socket) throws IOException {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        ch.connect(UnixDomainSocketAddress.of(socket));
-        RawClient c = new RawClient(ch);
+        return open(UnixDomainSocketAddress.of(socket));
+    }
+
+    /** as {@link #open(Path)}, on a Unix socket or TCP address */
+    static RawClient open(SocketAddress address) throws IOException {
+        RawClient c = new RawClient(SocketChannel.open(address));
         ByteBuffer hello = c.read(18);
         if (hello.getLong() != NBDMAGIC || hello.getLong() != IHAVEOPT) {
             throw new IOException("not a newstyle server");

@@ -77,25 +77,12 @@ abstract class Wire implements Closeable {
 
         @Override
         void readFully(ByteBuffer dst) throws IOException {
-            while (dst.hasRemaining()) {
-                if (channel.read(dst) < 0) {
-                    throw new EOFException("server closed the connection");
-                }
-            }
+            SocketChannels.readFully(channel, dst, "server");
         }
 
         @Override
         void write(ByteBuffer a, ByteBuffer b) throws IOException {
-            if (b == null || !b.hasRemaining()) {
-                while (a.hasRemaining()) {
-                    channel.write(a);
-                }
-                return;
-            }
-            ByteBuffer[] both = {a, b};
-            while (b.hasRemaining()) {
-                channel.write(both);
-            }
+            SocketChannels.write(channel, a, b);
         }
 
         @Override

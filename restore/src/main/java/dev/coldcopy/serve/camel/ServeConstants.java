@@ -1,0 +1,24 @@
+package dev.coldcopy.serve.camel;
+
+import org.apache.camel.spi.Metadata;
+
+/** Header names of the {@code coldcopy-serve:} consumer's exchanges (one per client that comes or goes). */
+public final class ServeConstants {
+
+    @Metadata(description = "connected or disconnected.", javaType = "String")
+    public static final String EVENT = "CamelColdcopyServeEvent";
+    @Metadata(description = "The NBD URI clients connect to (nbd+unix://, nbd:// or nbds://), naming the export.", javaType = "String")
+    public static final String URI = "CamelColdcopyServeUri";
+    @Metadata(description = "Clients connected after this event.", javaType = "int")
+    public static final String CLIENTS = "CamelColdcopyServeClients";
+    @Metadata(description = "Who connected: address:port on TCP, a number on a Unix socket.", javaType = "String")
+    public static final String PEER = "CamelColdcopyServePeer";
+    @Metadata(description = "Id of the snapshot being served.", javaType = "String")
+    public static final String SNAPSHOT = "CamelColdcopyServeSnapshot";
+
+    public static final String CONNECTED = "connected";
+    public static final String DISCONNECTED = "disconnected";
+
+    private ServeConstants() {
+    }
+}
