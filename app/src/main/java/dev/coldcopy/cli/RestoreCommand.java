@@ -62,7 +62,7 @@ final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Repository repository = repo.open()) {
-            SnapshotManifest manifest = selection.find(repository);
+            SnapshotManifest manifest = selection.find(repository, onto != null);
             RestoreResult result = new Restorer(repository).restore(
                     new RestoreRequest(manifest, output, RestoreFormat.parse(format), Optional.ofNullable(onto), sync));
             spec.commandLine().getOut().printf("%s/%s %s restored to %s (%s, %s written, %s zero) in %.1f s%n",

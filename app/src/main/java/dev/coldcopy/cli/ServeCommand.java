@@ -95,7 +95,7 @@ final class ServeCommand implements Callable<Integer> {
         ServerTls tls = tlsOptions.load();
         ServeSession.Options options = new ServeSession.Options(cache, onto, address(tls != null), tls);
         try (Repository repository = repo.open()) {
-            SnapshotManifest manifest = selection.find(repository);
+            SnapshotManifest manifest = selection.find(repository, onto != null);
             CountDownLatch stopRequested = new CountDownLatch(1);
             CountDownLatch stopped = new CountDownLatch(1);
             ServeSession session = ServeSession.start(repository, manifest, options, ClientListener.NONE);

@@ -16,11 +16,12 @@ final class SnapshotSelectionMixin {
     String disk;
 
     @Option(names = "--snapshot", paramLabel = "ID|latest", defaultValue = "latest",
-            description = "Snapshot id (see `coldcopy snapshots`), or latest (default).")
+            description = "Snapshot id (see `coldcopy snapshots`), or latest (default): the newest one that restores"
+                    + " on its own, or with --onto the newest of all (a delta).")
     String snapshot;
 
     /** the chosen snapshot's manifest; a one-line reason when there is none or it is another disk's */
-    SnapshotManifest find(Repository repository) throws IOException {
-        return new SnapshotSelection(vm, disk, snapshot).find(repository);
+    SnapshotManifest find(Repository repository, boolean ontoBase) throws IOException {
+        return new SnapshotSelection(vm, disk, snapshot).find(repository, ontoBase);
     }
 }

@@ -210,6 +210,15 @@ class ServeCommandTest {
                 firstSnapshot(repo), "--onto", atCheckpoint.toString());
         assertThat(fullOnto.exit()).isEqualTo(1);
         assertThat(fullOnto.err().strip()).contains("--onto applies to delta snapshots only").doesNotContain("\n");
+
+        // without --onto, "latest" is the newest snapshot that restores alone (the full), not the newer delta
+        Path latest = dir.resolve("latest.qcow2");
+        CliRun restoreLatest = CliRun.coldcopy("restore", "--repo", repo, "--vm", "web", "--disk", "vda", "--output",
+                latest.toString());
+        assertThat(restoreLatest.exit()).as(restoreLatest.err()).isZero();
+        assertThat(restoreLatest.out()).contains(firstSnapshot(repo));
+        ProcessResult same = run("qemu-img", "compare", latest.toString(), atCheckpoint.toString());
+        assertThat(same.exitCode()).as(same.stdout() + same.stderrOneLine()).isZero();
     }
 
     /** the oldest snapshot's id (the full backup) */

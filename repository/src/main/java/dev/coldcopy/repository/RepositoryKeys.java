@@ -61,7 +61,10 @@ public final class RepositoryKeys {
         try {
             raw = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new RepositoryKeyException("cannot read key file " + file + ": " + e.getClass().getSimpleName());
+            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            throw new RepositoryKeyException("cannot read key file " + file + ": " + why);
         }
         if (raw.length == KEY_LENGTH) {
             return raw;

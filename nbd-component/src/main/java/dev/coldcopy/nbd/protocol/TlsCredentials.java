@@ -75,6 +75,10 @@ public final class TlsCredentials {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
             return ctx;
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("cannot build the TLS context: " + e.getFile() + " does not exist", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new IllegalArgumentException("cannot build the TLS context: " + e.getFile() + ": permission denied", e);
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalArgumentException("cannot build the TLS context: " + e.getMessage(), e);
         }
