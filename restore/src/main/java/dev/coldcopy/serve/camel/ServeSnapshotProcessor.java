@@ -23,21 +23,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one snapshot for a route step: headers {@value #VM}, {@value #DISK} and optionally
- * {@value #SNAPSHOT_ID} (default latest) choose it; it is served read-only on a Unix socket in a new private
+ * Serves one snapshot for a route step: headers {@value ServeConstants#VM}, {@value ServeConstants#DISK} and optionally
+ * {@value ServeConstants#SNAPSHOT_ID} (default latest) choose it; it is served read-only on a Unix socket in a new private
  * directory, and the step returns at once with the NBD URI in {@link ServeConstants#URI} and the snapshot id
  * in {@link ServeConstants#SNAPSHOT}. Serving stops when the last client has left (as {@code serve --once}),
- * or after {@value #TIMEOUT} (milliseconds or an ISO-8601 duration, default the processor's) whatever
+ * or after {@value ServeConstants#TIMEOUT} (milliseconds or an ISO-8601 duration, default the processor's) whatever
  * clients are connected, or when Camel stops.
  */
 public final class ServeSnapshotProcessor extends ServiceSupport implements Processor {
     private static final Logger LOG = LoggerFactory.getLogger(ServeSnapshotProcessor.class);
 
-    /** the service's header names (app's ColdcopyHeaders), repeated: the restore module does not see app */
-    static final String VM = "CamelColdcopyVm";
-    static final String DISK = "CamelColdcopyDisk";
-    static final String SNAPSHOT_ID = "CamelColdcopySnapshotId";
-    public static final String TIMEOUT = "CamelColdcopyServeTimeout";
     /** clients may hang up and come straight back (qemu-img probes, then opens), as serve --once allows */
     private static final Duration LAST_CLIENT_GRACE = Duration.ofSeconds(1);
 
@@ -66,12 +61,12 @@ public final class ServeSnapshotProcessor extends ServiceSupport implements Proc
     @Override
     public void process(Exchange exchange) throws Exception {
         Message in = exchange.getMessage();
-        SnapshotSelection selection = new SnapshotSelection(in.getHeader(VM, String.class), in.getHeader(DISK, String.class),
-                in.getHeader(SNAPSHOT_ID, String.class));
+        SnapshotSelection selection = new SnapshotSelection(in.getHeader(ServeConstants.VM, String.class),
+                in.getHeader(ServeConstants.DISK, String.class), in.getHeader(ServeConstants.SNAPSHOT_ID, String.class));
         if (selection.vm() == null || selection.disk() == null) {
-            throw new IllegalArgumentException("serveSnapshot needs the headers " + VM + " and " + DISK);
+            throw new IllegalArgumentException("serveSnapshot needs the headers " + ServeConstants.VM + " and " + ServeConstants.DISK);
         }
-        Duration timeout = timeout(in.getHeader(TIMEOUT, String.class));
+        Duration timeout = timeout(in.getHeader(ServeConstants.TIMEOUT, String.class));
         Repository repo = repository.get(exchange.getContext());
         SnapshotManifest manifest = selection.find(repo);
         ServeSession session = ServeSession.start(repo, manifest, new ServeSession.Options(ChunkCache.DEFAULT_BYTES, null, null, null),
