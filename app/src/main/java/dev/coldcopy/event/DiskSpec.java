@@ -8,8 +8,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One disk of a stopped VM as the event names it: the guest's target name and the top image. */
-public record DiskSpec(String target, Path image) {
+/**
+ * One disk of a stopped VM as the event names it: the guest's target name, the top image and, when the VM's
+ * definition declares it, the image format (qcow2 or raw; null: probed from the file).
+ */
+public record DiskSpec(String target, Path image, String format) {
+
+    public DiskSpec(String target, Path image) {
+        this(target, image, null);
+    }
+
+    public java.util.Optional<String> declaredFormat() {
+        return java.util.Optional.ofNullable(format);
+    }
 
     /**
      * Refuses two entries for one image file, also when they reach it through different paths, symlinks or

@@ -55,11 +55,24 @@ public final class ChainInspector {
      * @throws QemuException         qemu-img failed otherwise (its message included)
      */
     public BackingChain inspect(Path image) {
+        return inspect(image, Optional.empty());
+    }
+
+    /**
+     * As {@link #inspect(Path)}, with the top image's format as the VM's definition declares it. A declared raw
+     * disk is read as raw whatever its first bytes say: a guest can write a qcow2 header (naming any backing
+     * file) at the start of its raw disk, and probing would then follow it. A declared qcow2 that is not one is
+     * refused.
+     *
+     * @param declaredFormat qcow2 or raw; empty: probed from the file's magic (events that name no format)
+     */
+    public BackingChain inspect(Path image, Optional<String> declaredFormat) {
         Path top = policy.validate(image);
         List<ImageLayer> layers = new ArrayList<>();
         Set<Path> seen = new HashSet<>();
         Path current = top;
-        String format = Qcow2Header.read(top).isPresent() ? ImageLayer.QCOW2 : ImageLayer.RAW;
+        String format = declaredFormat.isPresent() ? topFormat(declaredFormat.get(), top)
+                : Qcow2Header.read(top).isPresent() ? ImageLayer.QCOW2 : ImageLayer.RAW;
         while (true) {
             if (!seen.add(current)) {
                 throw new ImageRefusedException("refused backing chain of " + top + ": " + current + " appears twice (a loop)");
@@ -129,6 +142,16 @@ public final class ChainInspector {
             }
             throw new ImageRefusedException(what + ": " + e.getMessage());
         }
+    }
+
+    private static String topFormat(String declared, Path top) {
+        if (!ImageLayer.QCOW2.equals(declared) && !ImageLayer.RAW.equals(declared)) {
+            throw new ImageRefusedException("refused " + top + ": its format '" + printable(declared) + "' is not qcow2 or raw");
+        }
+        if (ImageLayer.QCOW2.equals(declared) && Qcow2Header.read(top).isEmpty()) {
+            throw new ImageRefusedException("refused " + top + ": declared qcow2, but it is not a qcow2 image");
+        }
+        return declared;
     }
 
     /** The header's backing format if it names one (only qcow2 and raw layers are opened), else qcow2 by its magic, else raw. */

@@ -150,4 +150,29 @@ class ChainInspectorTest {
         run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top.toString());
         assertThat(inspector.inspect(top).layers()).extracting(ImageLayer::path).containsExactly(top, base);
     }
+
+    @Test
+    void aDeclaredRawDiskIsReadAsRawWhateverItsFirstBytesSay() throws Exception {
+        // a guest can write a qcow2 header naming any backing file at the start of its raw disk
+        Path secret = createQcow2(dir.resolve("another-vm.qcow2"), "4M");
+        Path guestWritten = createOverlay(dir.resolve("guest.qcow2"), secret);
+        Path raw = dir.resolve("disk.raw");
+        byte[] header = Files.readAllBytes(guestWritten);
+        Files.write(raw, java.util.Arrays.copyOf(header, 4 << 20));
+        assertThat(inspector.inspect(raw).layers()).as("probed: the header is followed").hasSize(2);
+
+        BackingChain declared = inspector.inspect(raw, java.util.Optional.of("raw"));
+        assertThat(declared.layers()).extracting(ImageLayer::format).containsExactly("raw");
+        assertThat(declared.layers()).extracting(ImageLayer::path).containsExactly(raw);
+        assertThat(declared.virtualSize()).isEqualTo(4 << 20);
+    }
+
+    @Test
+    void aDeclaredFormatThatIsWrongOrUnknownIsRefused() {
+        Path raw = createRaw(dir.resolve("disk.raw"), "4M");
+        assertThatThrownBy(() -> inspector.inspect(raw, java.util.Optional.of("qcow2"))).isInstanceOf(ImageRefusedException.class)
+                .hasMessage("refused " + raw + ": declared qcow2, but it is not a qcow2 image");
+        assertThatThrownBy(() -> inspector.inspect(raw, java.util.Optional.of("vmdk"))).isInstanceOf(ImageRefusedException.class)
+                .hasMessage("refused " + raw + ": its format 'vmdk' is not qcow2 or raw");
+    }
 }

@@ -34,6 +34,11 @@ public final class BackupPlanner {
 
         String base;
         SnapshotKind kind;
+        if (!chain.top().isQcow2()) {
+            return full(chain, repositoryId, clock, "raw image: it keeps no dirty bitmap, so every allocated block is read"
+                    + " (chunks the repository already has are not stored again)"
+                    + requestedCheckpoint.map(c -> "; checkpoint " + c + " named in the event cannot be on a raw image").orElse(""));
+        }
         if (requestedCheckpoint.isPresent()) {
             base = requestedCheckpoint.get();
             boolean ours = previous.filter(p -> base.equals(p.checkpointName())).isPresent();

@@ -12,7 +12,8 @@ import org.apache.camel.Processor;
 /**
  * Step {@code inspectChain}: walks the locked disk's backing chain one layer at a time, each backing file
  * checked against the allowed roots before anything opens it. Out: header {@value ColdcopyHeaders#VIRTUAL_SIZE}.
- * A refused or missing image, a running VM or a top image that is not qcow2 is a bad event: retrying cannot help.
+ * A refused or missing image or a running VM is a bad event: retrying cannot help. A raw top image is backed up
+ * whole (it carries no dirty bitmap); see the planner.
  */
 public final class InspectChainProcessor implements Processor {
 
@@ -21,13 +22,9 @@ public final class InspectChainProcessor implements Processor {
         DiskBackup backup = DiskBackup.of(exchange);
         BackingChain chain;
         try {
-            chain = backup.engine().inspector().inspect(backup.image());
+            chain = backup.engine().inspector().inspect(backup.image(), backup.job().disk().declaredFormat());
         } catch (VmRunningException | RefusedException e) {
             throw new BadEventException(backup.label() + ": " + Reasons.oneLine(e));
-        }
-        if (!chain.top().isQcow2()) {
-            throw new BadEventException(backup.label() + ": " + chain.top().path() + " is " + chain.top().format()
-                    + ", not qcow2: coldcopy backs up qcow2 disks only");
         }
         backup.inspected(chain);
         exchange.getMessage().setHeader(ColdcopyHeaders.VIRTUAL_SIZE, chain.virtualSize());

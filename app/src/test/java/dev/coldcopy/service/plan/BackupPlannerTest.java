@@ -78,8 +78,11 @@ class BackupPlannerTest {
         BackingChain chain = new BackingChain(List.of(new ImageLayer(Path.of("/img/disk.raw"), "raw", SIZE, List.of())));
         BackupPlan plan = BackupPlanner.plan(chain, "r1", Optional.empty(), Optional.of(new PreviousBackup(PREV, SIZE)), CLOCK);
         assertThat(plan.kind()).isEqualTo(SnapshotKind.FULL);
-        assertThat(plan.reason()).startsWith("full: raw layer in the chain");
+        assertThat(plan.reason()).isEqualTo("full: raw image: it keeps no dirty bitmap, so every allocated block is read"
+                + " (chunks the repository already has are not stored again)");
         assertThat(plan.nextCheckpoint()).isEmpty();
+        assertThat(BackupPlanner.plan(chain, "r1", Optional.of("cp1"), Optional.empty(), CLOCK).reason())
+                .endsWith("; checkpoint cp1 named in the event cannot be on a raw image");
     }
 
     @Test
