@@ -12,8 +12,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The mark phase: which chunks the snapshots (and the host files of VM backups) use, and which bytes of each. A packed chunk holds ranges
- * of several disk areas; it stays while any extent points into it, and the bytes no extent points at
+ * The mark phase: which chunks the snapshots (and the host files of VM backups) use, and which bytes of
+ * each. A packed chunk holds ranges of several disk areas; it stays while any extent points into it, and the bytes no extent points at
  * are reported as held by partly used chunks (coldcopy does not repack them).
  */
 final class ChunkUsage {

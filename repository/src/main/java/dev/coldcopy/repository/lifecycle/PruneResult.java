@@ -17,7 +17,8 @@ import java.util.List;
  * @param chunksMissing          chunks a snapshot uses that the repository lacks (run verify)
  * @param staleLocksRemoved      stale lock objects removed
  * @param durationMillis         wall time
- * @param removedVmBackups       VM backups forgotten (none of their snapshots is kept), oldest first
+ * @param removedVmBackups       VM backups forgotten (none of their snapshots is kept; or they have none and no
+ *                               keep rule keeps them), oldest first; for a dry run, those that would be
  */
 public record PruneResult(boolean dryRun, List<DiskOutcome> disks, int snapshotsRemoved, int snapshotsKept, long chunksRemoved,
                           long bytesFreed, long chunksKept, long partlyUsedChunks, long unusedBytesInUsedChunks, long chunksMissing,
