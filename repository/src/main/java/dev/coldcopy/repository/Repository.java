@@ -44,6 +44,8 @@ import org.slf4j.LoggerFactory;
  * snapshots/VM/DISK/20261125T203627123Z-3fa1c2   manifests (VM and DISK URL-encoded)
  * quarantine/chunks/ab/abcdef....TIME      chunks found damaged, moved out of the way (kept for inspection)
  * summaries/VM/DISK/20261125T203627123Z-3fa1c2   a summary of each manifest, for fast listing
+ * vms/VM/20261125T203630456Z-7b20e9        VM backups: one record per stop event (the disk snapshots it took, the
+ *                                          domain XML and host files, whose data are chunks like disk data)
  * locks/shared-...  locks/exclusive-...    lock objects of running backups and prunes
  * probes/...                               a writer's test object on first use (deleted at once)
  * </pre>
@@ -59,6 +61,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Repository implements AutoCloseable {
     public static final String SNAPSHOTS = "snapshots/";
+    /** where VM backup records live: {@code vms/VM/ID} */
+    public static final String VMS = "vms/";
     /** where damaged chunks are moved: the chunk's key below this prefix, plus the time it was moved */
     public static final String QUARANTINE = "quarantine/";
     private static final DateTimeFormatter QUARANTINE_TIME =
@@ -320,6 +324,11 @@ public final class Repository implements AutoCloseable {
 
     public RepositoryOptions options() {
         return options;
+    }
+
+    /** the VM backups of this repository: a record per stop event, and the host files it saved */
+    public dev.coldcopy.repository.vm.VmBackups vmBackups() {
+        return new dev.coldcopy.repository.vm.VmBackups(this);
     }
 
     /** the lock objects of this repository (backups hold shared locks, prune an exclusive one) */
@@ -621,6 +630,34 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
+     * Writes a small named record (a VM backup's) the way a manifest is written: encoded by the chunk
+     * codec bound to {@code name} (encrypted and authenticated when the repository is), after every
+     * chunk put so far is durable, and durable itself before this returns. It is the commit point of
+     * whatever it names.
+     */
+    public void putRecord(String key, String name, byte[] plain) throws RepositoryException {
+        confirmConfig();
+        byte[] stored = codec.encodeObject(name, plain);
+        try {
+            backend.flush();
+            backend.put(key, stored);
+            backend.flush();
+        } catch (IOException e) {
+            throw e instanceof RepositoryException re ? re : new RepositoryException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads a record written by {@link #putRecord}: checksum, decryption and authentication under the
+     * same name, so a damaged, truncated or swapped record fails with {@link ChunkCorruptException}.
+     *
+     * @throws ObjectNotFoundException if there is no object under the key
+     */
+    public byte[] getRecord(String key, String name) throws IOException {
+        return codec.decodeObject(name, backend.get(key));
+    }
+
+    /**
      * Before this process's first commit: the repository's config must still be the one this process
      * opened with. Two processes that created a repository at once on a store without conditional writes
      * could each have taken their own config for the repository's; the one whose config lost fails here,
@@ -671,7 +708,7 @@ public final class Repository implements AutoCloseable {
      * @param known addresses this backup has stored or checked already (one set per snapshot: a
      *              long-lived repository must not remember a chunk that verify has since quarantined)
      */
-    StoredChunk storeChunk(byte[] data, int length, Set<ChunkAddress> known) throws RepositoryException {
+    public StoredChunk storeChunk(byte[] data, int length, Set<ChunkAddress> known) throws RepositoryException {
         ChunkAddress address = codec.address(data, 0, length);
         if (known.contains(address)) {
             return new StoredChunk(address, length, false, 0);
@@ -726,11 +763,13 @@ public final class Repository implements AutoCloseable {
         return false;
     }
 
-    static String encode(String name) {
+    /** a VM or disk name as it appears in keys (URL-encoded: a name never adds a level) */
+    public static String encode(String name) {
         return URLEncoder.encode(name, StandardCharsets.UTF_8);
     }
 
-    static String decode(String name) {
+    /** the name an {@link #encode}d key part stands for */
+    public static String decode(String name) {
         return URLDecoder.decode(name, StandardCharsets.UTF_8);
     }
 

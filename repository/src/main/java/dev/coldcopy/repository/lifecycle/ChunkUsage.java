@@ -3,6 +3,8 @@ package dev.coldcopy.repository.lifecycle;
 import dev.coldcopy.repository.ChunkAddress;
 import dev.coldcopy.repository.ExtentMap;
 import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.repository.vm.FileChunk;
+import dev.coldcopy.repository.vm.HostFile;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -10,8 +12,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The mark phase: which chunks the snapshots use, and which bytes of each. A packed chunk holds ranges
- * of several disk areas; it stays while any extent points into it, and the bytes no extent points at
+ * The mark phase: which chunks the snapshots (and the host files of VM backups) use, and which bytes of
+ * each. A packed chunk holds ranges of several disk areas; it stays while any extent points into it, and the bytes no extent points at
  * are reported as held by partly used chunks (coldcopy does not repack them).
  */
 final class ChunkUsage {
@@ -38,6 +40,13 @@ final class ChunkUsage {
             ExtentMap.ChunkRef ref = refs.get(c);
             long start = map.get(i).chunkOffset();
             chunks.computeIfAbsent(ref.address(), a -> new Usage(ref.length())).ranges.add(new long[] {start, start + map.get(i).length()});
+        }
+    }
+
+    /** a host file of a VM backup: each of its chunks is read whole */
+    synchronized void addFile(HostFile file) {
+        for (FileChunk c : file.chunks()) {
+            chunks.computeIfAbsent(c.address(), a -> new Usage(c.length())).ranges.add(new long[] {0, c.length()});
         }
     }
 

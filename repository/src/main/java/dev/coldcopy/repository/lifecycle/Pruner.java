@@ -9,6 +9,7 @@ import dev.coldcopy.repository.SnapshotSummary;
 import dev.coldcopy.repository.lock.LockMode;
 import dev.coldcopy.repository.lock.RepositoryLock;
 import dev.coldcopy.repository.lock.RepositoryLocks;
+import dev.coldcopy.repository.vm.VmBackup;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
@@ -28,13 +29,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Forgets the snapshots the keep rules do not keep, then deletes every chunk no remaining snapshot uses.
+ * Forgets the snapshots the keep rules do not keep (and the VM backups none of whose snapshots is kept,
+ * see {@link VmBackupRetention}), then deletes every chunk no remaining snapshot or VM backup uses.
  *
  * <p>Safety, in order: (1) the whole prune holds the repository's EXCLUSIVE lock, so no backup runs while
  * it decides and deletes (a backup waits for it; it waits for running backups, up to {@code wait}); (2)
  * snapshots go first, chunks after: a prune killed anywhere leaves every remaining snapshot whole, and
  * the next prune finishes the job (its stale lock is recognised: its process is gone); (3) the mark
- * reads every remaining manifest of the repository, not only of the disks pruned; (4) right before
+ * reads every remaining manifest and VM backup of the repository, not only of the disks pruned; (4) right before
  * deleting chunks it confirms its lock is still its own.
  */
 public final class Pruner {
@@ -81,36 +83,70 @@ public final class Pruner {
             lock = locks.acquire(LockMode.EXCLUSIVE, "prune", request.lockWait());
         }
         try {
-            // 1. decide, per disk
+            // 1. decide, per disk, by the keep rules
             Map<String, List<SnapshotSummary>> byDisk = new LinkedHashMap<>();
             for (SnapshotSummary s : repository.list(request.vm())) {
                 if (request.disk().isEmpty() || request.disk().get().equals(s.disk())) {
                     byDisk.computeIfAbsent(s.vm() + "\u0000" + s.disk(), k -> new ArrayList<>()).add(s);
                 }
             }
+            List<String> manifests = repository.manifestKeys();
+            Map<String, List<RetentionPolicy.Decision>> decisions = new LinkedHashMap<>();
+            Set<String> ruledOut = new HashSet<>();
+            for (Map.Entry<String, List<SnapshotSummary>> disk : byDisk.entrySet()) {
+                KeepRules rules = rulesOf(request, disk.getValue().get(0).vm());
+                List<RetentionPolicy.Decision> ds = new RetentionPolicy(rules).apply(disk.getValue(), Set.of());
+                decisions.put(disk.getKey(), ds);
+                for (RetentionPolicy.Decision d : ds) {
+                    if (!d.keep() && !rules.isEmpty()) {
+                        ruledOut.add(Repository.manifestKey(d.snapshot().vm(), d.snapshot().disk(), d.snapshot().id()));
+                    }
+                }
+            }
+            // 1b. VM backups: one with a kept snapshot keeps all it lists, one with none goes
+            List<VmBackup> vmBackups = repository.vmBackups().list(Optional.empty());
+            VmBackupRetention.Plan vmPlan = VmBackupRetention.plan(vmBackups, new HashSet<>(manifests), ruledOut,
+                    vm -> request.vm().isEmpty() || request.vm().get().equals(vm), request.disk().isPresent(), vm -> rulesOf(request, vm));
+            Set<String> forgotten = vmPlan.forgotten();
             List<PruneResult.DiskOutcome> outcomes = new ArrayList<>();
-            Set<String> forgotten = new HashSet<>();
             int kept = 0;
-            for (List<SnapshotSummary> snapshots : byDisk.values()) {
+            for (List<RetentionPolicy.Decision> ds : decisions.values()) {
                 List<PruneResult.Kept> keep = new ArrayList<>();
                 List<SnapshotId> remove = new ArrayList<>();
-                KeepRules rules = request.perVm().getOrDefault(snapshots.get(0).vm(), request.rules());
-                for (RetentionPolicy.Decision d : new RetentionPolicy(rules).apply(snapshots, Set.of())) {
-                    if (d.keep() || rules.isEmpty()) {
-                        keep.add(new PruneResult.Kept(d.snapshot().id(), d.keep() ? d.reasons() : List.of("no keep rule for this VM")));
+                SnapshotSummary any = ds.get(0).snapshot();
+                boolean noRules = rulesOf(request, any.vm()).isEmpty();
+                for (RetentionPolicy.Decision d : ds) {
+                    String key = Repository.manifestKey(d.snapshot().vm(), d.snapshot().disk(), d.snapshot().id());
+                    SnapshotId byVmBackup = vmPlan.rescued().get(key);
+                    if (d.keep()) {
+                        keep.add(new PruneResult.Kept(d.snapshot().id(), d.reasons()));
+                    } else if (noRules) {
+                        keep.add(new PruneResult.Kept(d.snapshot().id(), List.of("no keep rule for this VM")));
+                    } else if (byVmBackup != null) {
+                        keep.add(new PruneResult.Kept(d.snapshot().id(), List.of("part of kept VM backup " + byVmBackup)));
                     } else {
                         remove.add(d.snapshot().id());
-                        forgotten.add(Repository.manifestKey(d.snapshot().vm(), d.snapshot().disk(), d.snapshot().id()));
                     }
                 }
                 kept += keep.size();
-                SnapshotSummary any = snapshots.get(0);
                 PruneResult.DiskOutcome outcome = new PruneResult.DiskOutcome(any.vm(), any.disk(), keep, remove);
                 outcomes.add(outcome);
                 report.accept(outcome);
             }
-            // 2. forget: manifests first, so a snapshot is either whole or gone
+            // 2. forget: VM backups first (none ever names a snapshot that is gone), then manifests, so a
+            // snapshot is either whole or gone
+            Set<SnapshotId> vmBackupsGone = new HashSet<>();
+            vmPlan.removed().forEach(r -> vmBackupsGone.add(r.id()));
+            List<VmBackup> vmBackupsLeft = vmBackups.stream().filter(b -> !vmBackupsGone.contains(b.id())).toList();
             if (!request.dryRun()) {
+                for (VmBackup b : vmBackups) {
+                    if (vmBackupsGone.contains(b.id())) {
+                        repository.vmBackups().delete(b);
+                    }
+                }
+                if (!vmBackupsGone.isEmpty()) {
+                    LOG.info("prune: removed {} VM backups", vmBackupsGone.size());
+                }
                 for (String key : forgotten) {
                     repository.deleteManifestKey(key);
                 }
@@ -119,8 +155,9 @@ public final class Pruner {
                 }
                 repository.removeOrphanSummaries();
             }
-            // 3. mark: every chunk of every remaining snapshot in the repository
-            ChunkUsage usage = mark(repository.manifestKeys().stream().filter(k -> !forgotten.contains(k)).toList());
+            // 3. mark: every chunk of every remaining snapshot and VM backup in the repository
+            ChunkUsage usage = mark(manifests.stream().filter(k -> !forgotten.contains(k)).toList());
+            vmBackupsLeft.forEach(b -> b.files().forEach(usage::addFile));
             // 4. sweep
             Map<String, Long> stored = repository.backend().listSizes(ChunkAddress.PREFIX);
             List<String> garbage = new ArrayList<>();
@@ -146,12 +183,16 @@ public final class Pruner {
             ChunkUsage.Slack slack = usage.slack();
             return new PruneResult(request.dryRun(), outcomes, forgotten.size(), kept, garbage.size(), bytesFreed,
                     usage.referenced().size(), slack.chunks(), slack.bytes(), missing, staleRemoved,
-                    (System.nanoTime() - start) / 1_000_000);
+                    (System.nanoTime() - start) / 1_000_000, vmPlan.removed());
         } finally {
             if (lock != null) {
                 lock.close();
             }
         }
+    }
+
+    private static KeepRules rulesOf(Request request, String vm) {
+        return request.perVm().getOrDefault(vm, request.rules());
     }
 
     private ChunkUsage mark(List<String> manifestKeys) throws IOException {

@@ -6,6 +6,13 @@ import dev.coldcopy.repository.ExtentMap;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotManifest;
+import dev.coldcopy.repository.vm.FileChunk;
+import dev.coldcopy.repository.vm.HostFile;
+import dev.coldcopy.repository.vm.VmBackup;
+import dev.coldcopy.repository.vm.VmBackups;
+import dev.coldcopy.repository.vm.VmDisk;
+import java.util.HashSet;
+import java.util.Set;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,7 +27,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Checks that every chunk a snapshot (or every snapshot) references exists, passes its checksum,
- * decrypts, decompresses, hashes to its address and has the length the manifest expects.
+ * decrypts, decompresses, hashes to its address and has the length the manifest expects; and every VM
+ * backup: its record decodes, the chunks of its host files pass the same checks, and every snapshot it
+ * lists exists.
  * Each distinct chunk is read once; chunks are checked in parallel.
  *
  * <p>A chunk whose stored bytes are damaged is moved into the repository's quarantine (unless asked not
@@ -43,19 +52,44 @@ public final class Verifier {
         this.quarantine = quarantine;
     }
 
-    /** @param snapshot one snapshot, or empty for all snapshots of the repository */
+    /**
+     * @param snapshot one snapshot or VM backup (then its files and every snapshot it lists), or empty
+     *                 for everything in the repository
+     */
     public VerifyResult verify(Optional<SnapshotId> snapshot) throws IOException {
         List<VerifyResult.Problem> problems = Collections.synchronizedList(new ArrayList<>());
         List<SnapshotManifest> manifests = new ArrayList<>();
+        List<VmBackup> vmBackups = new ArrayList<>();
+        VmBackups vms = repository.vmBackups();
+        Set<String> manifestKeys = new HashSet<>(repository.manifestKeys());
         if (snapshot.isPresent()) {
-            manifests.add(repository.load(snapshot.get()));
+            Optional<VmBackup> vmBackup = repository.snapshotIds().contains(snapshot.get()) ? Optional.empty() : vms.find(snapshot.get());
+            if (vmBackup.isPresent()) {
+                // a VM backup: its files and every snapshot it lists
+                vmBackups.add(vmBackup.get());
+                for (VmDisk d : vmBackup.get().disks()) {
+                    String key = d.hasSnapshot() ? Repository.manifestKey(vmBackup.get().vm(), d.target(), d.snapshot()) : null;
+                    if (key != null && manifestKeys.contains(key)) {
+                        loadReporting(key, d.snapshot(), manifests, problems);
+                    }
+                }
+            } else {
+                manifests.add(repository.load(snapshot.get()));
+            }
         } else {
-            // ids come from the keys: a damaged manifest is reported, not fatal
+            // ids come from the keys: a damaged manifest or record is reported, not fatal
             for (SnapshotId id : repository.snapshotIds()) {
                 try {
                     manifests.add(repository.load(id));
                 } catch (ChunkCorruptException e) {
-                    problems.add(new VerifyResult.Problem(e.objectName(), e.getMessage().substring(e.objectName().length() + 2), List.of(id.value())));
+                    problems.add(new VerifyResult.Problem(e.objectName(), reason(e), List.of(id.value())));
+                }
+            }
+            for (VmBackups.Ref ref : vms.refs(Optional.empty())) {
+                try {
+                    vmBackups.add(vms.load(ref));
+                } catch (ChunkCorruptException e) {
+                    problems.add(new VerifyResult.Problem(e.objectName(), reason(e), List.of(ref.id().value())));
                 }
             }
         }
@@ -63,8 +97,20 @@ public final class Verifier {
         Map<ChunkAddress, List<String>> users = new LinkedHashMap<>();
         for (SnapshotManifest m : manifests) {
             for (ExtentMap.ChunkRef r : m.extents().chunks()) {
-                lengths.putIfAbsent(r.address(), r.length());
-                users.computeIfAbsent(r.address(), a -> new ArrayList<>()).add(m.id().value());
+                use(lengths, users, r.address(), r.length(), m.id().value());
+            }
+        }
+        for (VmBackup b : vmBackups) {
+            for (VmDisk d : b.disks()) {
+                if (d.hasSnapshot() && !manifestKeys.contains(Repository.manifestKey(b.vm(), d.target(), d.snapshot()))) {
+                    problems.add(new VerifyResult.Problem(VmBackups.recordName(VmBackups.key(b.vm(), b.id())),
+                            "disk " + d.target() + ": its snapshot " + d.snapshot() + " is missing", List.of(b.id().value())));
+                }
+            }
+            for (HostFile f : b.files()) {
+                for (FileChunk c : f.chunks()) {
+                    use(lengths, users, c.address(), c.length(), b.id().value());
+                }
             }
         }
         ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
@@ -84,7 +130,7 @@ public final class Verifier {
                             problems.add(new VerifyResult.Problem("chunk " + a.hex(), "holds " + plain.length + " bytes, manifests expect " + e.getValue(), users.get(a)));
                         }
                     } catch (ChunkCorruptException ex) {
-                        String reason = ex.getMessage().substring(ex.objectName().length() + 2);
+                        String reason = reason(ex);
                         String movedTo = null;
                         if (quarantine) {
                             try {
@@ -112,7 +158,7 @@ public final class Verifier {
         List<VerifyResult.Problem> sorted = new ArrayList<>(problems);
         sorted.sort((x, y) -> x.object().compareTo(y.object()));
         if (snapshot.isPresent()) {
-            return new VerifyResult(manifests.size(), lengths.size(), sorted);
+            return new VerifyResult(manifests.size(), lengths.size(), sorted, -1, 0, vmBackups.size());
         }
         long unused = 0;
         long unusedBytes = 0;
@@ -123,6 +169,27 @@ public final class Verifier {
                 unusedBytes += e.getValue();
             }
         }
-        return new VerifyResult(manifests.size(), lengths.size(), sorted, unused, unusedBytes);
+        return new VerifyResult(manifests.size(), lengths.size(), sorted, unused, unusedBytes, vmBackups.size());
+    }
+
+    private void loadReporting(String key, SnapshotId id, List<SnapshotManifest> manifests, List<VerifyResult.Problem> problems)
+            throws IOException {
+        try {
+            manifests.add(repository.loadManifestKey(key));
+        } catch (ChunkCorruptException e) {
+            problems.add(new VerifyResult.Problem(e.objectName(), reason(e), List.of(id.value())));
+        }
+    }
+
+    private static void use(Map<ChunkAddress, Integer> lengths, Map<ChunkAddress, List<String>> users, ChunkAddress a, int length, String user) {
+        lengths.putIfAbsent(a, length);
+        List<String> u = users.computeIfAbsent(a, k -> new ArrayList<>());
+        if (!u.contains(user)) {
+            u.add(user);
+        }
+    }
+
+    private static String reason(ChunkCorruptException e) {
+        return e.getMessage().substring(e.objectName().length() + 2);
     }
 }

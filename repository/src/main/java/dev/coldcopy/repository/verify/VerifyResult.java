@@ -11,17 +11,22 @@ import java.util.List;
  * @param unusedChunks      chunks stored that no snapshot uses (counted when every snapshot was checked; -1 otherwise):
  *                          a backup's that is still running, or garbage that {@code prune} removes
  * @param unusedChunkBytes  their stored bytes
+ * @param vmBackups         VM backups checked (their records, host files and the snapshots they list)
  */
-public record VerifyResult(int snapshots, int chunks, List<Problem> problems, long unusedChunks, long unusedChunkBytes) {
+public record VerifyResult(int snapshots, int chunks, List<Problem> problems, long unusedChunks, long unusedChunkBytes, int vmBackups) {
+
+    public VerifyResult(int snapshots, int chunks, List<Problem> problems, long unusedChunks, long unusedChunkBytes) {
+        this(snapshots, chunks, problems, unusedChunks, unusedChunkBytes, 0);
+    }
 
     public VerifyResult(int snapshots, int chunks, List<Problem> problems) {
         this(snapshots, chunks, problems, -1, 0);
     }
 
     /**
-     * @param object    "chunk HEX" or "manifest KEY" (or the repository for a key problem)
+     * @param object    "chunk HEX", "manifest KEY" or "vm backup vms/VM/ID" (or the repository for a key problem)
      * @param reason    one line
-     * @param snapshots ids of the snapshots that reference the object
+     * @param snapshots ids of the snapshots (and VM backups) that reference the object
      * @param movedTo   the quarantine key a damaged chunk was moved to, or null
      */
     public record Problem(String object, String reason, List<String> snapshots, String movedTo) {
@@ -40,7 +45,10 @@ public record VerifyResult(int snapshots, int chunks, List<Problem> problems, lo
         return problems.isEmpty();
     }
 
-    /** the snapshots that cannot be restored as they are (until a backup stores the missing data again), sorted */
+    /**
+     * the snapshots (and VM backups) that cannot be restored as they are (until a backup stores the
+     * missing data again), sorted
+     */
     public List<String> brokenSnapshots() {
         return problems.stream().flatMap(p -> p.snapshots().stream()).distinct().sorted().toList();
     }
