@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
+import dev.coldcopy.domain.DomainDefinition;
+import dev.coldcopy.domain.DomainDisk;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Reads a "VM stopped" event (JSON) and checks everything that can be checked without touching an
@@ -55,11 +58,10 @@ public final class EventParser {
         if (!STOPPED.equals(kind)) {
             throw new BadEventException("event type '" + EventNames.printable(kind) + "' is not handled (only 'stopped')");
         }
-        Optional<String> domainXml = optionalText(root, "domainXml");
-        Optional<DomainXml.Domain> domain = domainXml.map(DomainXml::parse);
+        Optional<DomainDefinition> domain = optionalText(root, "domainXml").map(DomainDefinition::parse);
 
         String vm = optionalText(root, "vm")
-                .or(() -> domain.map(DomainXml.Domain::name))
+                .or(() -> domain.map(DomainDefinition::name))
                 .orElseThrow(() -> new BadEventException("event has no 'vm'"));
         EventNames.vm(vm);
         if (domain.isPresent() && !domain.get().name().equals(vm)) {
@@ -69,9 +71,9 @@ public final class EventParser {
         List<DiskSpec> disks;
         JsonNode disksNode = root.get("disks");
         if (disksNode != null && !disksNode.isNull()) {
-            disks = disks(disksNode);
+            disks = disks(disksNode);           // the sender's choice wins; the domain is still recorded
         } else if (domain.isPresent()) {
-            disks = domain.get().disks();
+            disks = domainDisks(domain.get());
         } else {
             throw new BadEventException("event has no 'disks' (and no 'domainXml' to read them from)");
         }
@@ -89,7 +91,17 @@ public final class EventParser {
         // Without an id two stops of the same VM look alike; de-duplicating them could skip a real
         // backup, so only an id the sender gave marks a redelivery.
         String id = optionalText(root, "id").map(EventParser::eventId).orElseGet(() -> "evt-" + UUID.randomUUID());
-        return new BackupEvent(id, vm, disks, checkpoint);
+        return new BackupEvent(id, vm, disks, checkpoint, domain);
+    }
+
+    /** The domain's backed-up disks; none is a bad event, whose reason says what each disk is instead. */
+    private static List<DiskSpec> domainDisks(DomainDefinition domain) {
+        List<DiskSpec> disks = domain.backedUp().stream().map(d -> new DiskSpec(d.target(), d.source())).toList();
+        if (disks.isEmpty()) {
+            throw new BadEventException("no disk to back up: " + (domain.skipped().isEmpty() ? "the domain has no disks"
+                    : domain.skipped().stream().map(DomainDisk::describe).collect(Collectors.joining(", "))));
+        }
+        return disks;
     }
 
     private static List<DiskSpec> disks(JsonNode node) {
@@ -111,21 +123,30 @@ public final class EventParser {
     }
 
     /** Only the form of the path is checked here; allowed roots and existence are the image policy's job. */
-    static Path imagePath(String value, String where) {
+    public static Path imagePath(String value, String where) {
+        return absolutePath(value, where, "image path");
+    }
+
+    /** A host file a domain names (nvram, kernel, ...), checked as an image path is. */
+    public static Path hostPath(String value, String where) {
+        return absolutePath(value, where, "path");
+    }
+
+    private static Path absolutePath(String value, String where, String what) {
         if (value.indexOf('\0') >= 0) {
-            throw new BadEventException(where + ": image path contains a NUL byte");
+            throw new BadEventException(where + ": " + what + " contains a NUL byte");
         }
         Path path;
         try {
             path = Path.of(value);
         } catch (InvalidPathException e) {
-            throw new BadEventException(where + ": image path '" + EventNames.printable(value) + "' is not a valid path");
+            throw new BadEventException(where + ": " + what + " '" + EventNames.printable(value) + "' is not a valid path");
         }
         if (!path.isAbsolute()) {
-            throw new BadEventException(where + ": image path '" + EventNames.printable(value) + "' must be absolute");
+            throw new BadEventException(where + ": " + what + " '" + EventNames.printable(value) + "' must be absolute");
         }
         if (!path.normalize().equals(path)) {
-            throw new BadEventException(where + ": image path '" + EventNames.printable(value) + "' must not contain '.' or '..'");
+            throw new BadEventException(where + ": " + what + " '" + EventNames.printable(value) + "' must not contain '.' or '..'");
         }
         return path;
     }

@@ -3,6 +3,9 @@ package dev.coldcopy.event;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.coldcopy.domain.DomainDisk;
+import dev.coldcopy.domain.DomainSamples;
+import dev.coldcopy.domain.HostFileRef;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -83,7 +86,36 @@ class EventParserTest {
         String json = "{\"event\":\"stopped\",\"domainXml\":" + quote(xml) + "}";
         BackupEvent e = parser.parse(json);
         assertThat(e.vm()).isEqualTo("db");
-        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/vms/db.qcow2")));
+        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/vms/db.qcow2")),
+                new DiskSpec("vdc", Path.of("/vms/scratch.img")));
+        assertThat(e.domain()).hasValueSatisfying(d -> {
+            assertThat(d.xml()).isEqualTo(xml);
+            assertThat(d.skipped()).extracting(DomainDisk::describe).containsExactly("sda cdrom", "vdd network disk (nbd)");
+        });
+    }
+
+    @Test
+    void readsTheEventOfARealHook() {
+        String xml = DomainSamples.read("uefi-hook-stdin.xml");
+        BackupEvent e = parser.parse("{\"id\":\"20261202T141043Z-588bf640b44f\",\"event\":\"stopped\",\"vm\":\"coldcopy-test-uefi\","
+                + "\"time\":\"20261202T141043Z\",\"domainXml\":" + quote(xml) + "}");
+        assertThat(e.id()).isEqualTo("20261202T141043Z-588bf640b44f");
+        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/tmp/domxml/web.qcow2")),
+                new DiskSpec("vdb", Path.of("/tmp/domxml/data.img")));
+        assertThat(e.domain().orElseThrow().files()).extracting(HostFileRef::role).containsExactly(HostFileRef.NVRAM);
+    }
+
+    @Test
+    void theEventsDisksWinButTheDomainIsRecorded() {
+        String xml = "<domain><name>db</name><devices><disk type='file' device='disk'><driver type='qcow2'/>"
+                + "<source file='/vms/db.qcow2'/><target dev='vda'/></disk></devices></domain>";
+        BackupEvent e = parser.parse("{\"event\":\"stopped\",\"vm\":\"db\",\"disks\":[{\"target\":\"vdb\",\"image\":\"/vms/other.qcow2\"}],"
+                + "\"domainXml\":" + quote(xml) + "}");
+        assertThat(e.disks()).containsExactly(new DiskSpec("vdb", Path.of("/vms/other.qcow2")));
+        assertThat(e.domain()).hasValueSatisfying(d -> assertThat(d.backedUp()).extracting(DomainDisk::target).containsExactly("vda"));
+        // without domainXml there is no domain
+        assertThat(parser.parse("{\"event\":\"stopped\",\"vm\":\"db\",\"disks\":[{\"target\":\"vdb\",\"image\":\"/vms/o.qcow2\"}]}")
+                .domain()).isEmpty();
     }
 
     static Stream<Arguments> badEvents() {
@@ -116,6 +148,16 @@ class EventParserTest {
                 Arguments.of("{\"event\":\"stopped\",\"domainXml\":\"<domain><name>x</name>\"}", "domainXml is not valid XML"),
                 Arguments.of("{\"event\":\"stopped\",\"domainXml\":" + quote("<!DOCTYPE d [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><domain><name>&e;</name></domain>") + "}", "domainXml is not valid XML"),
                 Arguments.of("{\"event\":\"stopped\",\"vm\":\"b\",\"domainXml\":\"<domain><name>x</name></domain>\"}", "is for 'x'"),
+                Arguments.of("{\"event\":\"stopped\",\"domainXml\":" + quote("<domain><name>x</name><devices>"
+                        + "<disk type='file' device='cdrom'><target dev='hdc'/><readonly/></disk>"
+                        + "<disk type='network'><driver type='raw'/><source protocol='rbd' name='p/i'/><target dev='vdb'/></disk>"
+                        + "</devices></domain>") + "}", "no disk to back up: hdc cdrom, vdb network disk (rbd)"),
+                Arguments.of("{\"event\":\"stopped\",\"domainXml\":\"<domain><name>x</name></domain>\"}",
+                        "no disk to back up: the domain has no disks"),
+                Arguments.of("{\"event\":\"stopped\",\"domainXml\":" + quote("<domain><name>x</name><devices>"
+                        + "<disk type='file'><source file='x.qcow2'/><target dev='vda'/></disk></devices></domain>") + "}",
+                        "domainXml disk vda: image path 'x.qcow2' must be absolute"),
+                Arguments.of("{\"event\":\"stopped\",\"domainXml\":42}", "'domainXml' must be a string, not a number"),
                 Arguments.of("{\"event\":\"stopped\",\"id\":\"../../x\",\"vm\":\"a\",\"disks\":" + disk + "}", "event id '../../x' is not allowed"));
     }
 
