@@ -3,6 +3,12 @@ package dev.coldcopy.cli;
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.DiskSpec;
 import dev.coldcopy.event.EventNames;
+import dev.coldcopy.event.EventParser;
+import dev.coldcopy.domain.DomainDefinition;
+import dev.coldcopy.libvirt.Virsh;
+import dev.coldcopy.service.ColdcopyHeaders;
+import dev.coldcopy.service.vm.VmResult;
+import picocli.CommandLine.ParameterException;
 import dev.coldcopy.service.BackupEngine;
 import dev.coldcopy.service.BackupEngineHolder;
 import dev.coldcopy.service.BackupProgress;
@@ -32,16 +38,24 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "backup",
         mixinStandardHelpOptions = true,
         description = {
-            "Back up the disks of a stopped VM now.",
+            "Back up a stopped VM now: a libvirt domain (--domain), or images (--vm, --disk).",
             "",
-            "Runs the same routes as the service. Prints one line per disk:",
+            "With --domain: every qcow2 and raw file disk of the domain, its definition",
+            "(inactive XML), NVRAM and direct-boot kernel/initrd/dtb; other disks (cdrom,",
+            "read-only, network) are listed as skipped. A running domain is refused.",
+            "",
+            "Runs the same routes as the service. Prints one line per disk, then the VM:",
             "  VM/TARGET SNAPSHOT-ID full|incremental|delta REASON",
+            "  VM VM-BACKUP-ID vm TARGET...[; skipped TARGET (REASON)][; files ROLE...]",
             "",
             "Images must lie under an allowed root (coldcopy.allowed-roots:",
-            "/var/lib/libvirt/images and $COLDCOPY_HOME/images); --allow-root DIR allows",
-            "another directory for this backup.",
+            "/var/lib/libvirt/images and $COLDCOPY_HOME/images), host files under those or",
+            "coldcopy.allowed-file-roots (/var/lib/libvirt/qemu/nvram, /var/lib/libvirt/boot,",
+            "/boot); --allow-root DIR allows another directory for this backup. A domain",
+            "with a disk or file elsewhere is refused whole.",
             "",
             "Examples:",
+            "  coldcopy backup --repo file:/backups --domain web",
             "  coldcopy backup --repo file:/backups --vm web \\",
             "      --disk vda=/var/lib/libvirt/images/web.qcow2",
             "  coldcopy backup --repo file:/tmp/backups --vm test \\",
@@ -55,11 +69,19 @@ final class BackupCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptionsMixin repo;
 
-    @Option(names = "--vm", required = true, paramLabel = "NAME", description = "The VM (libvirt domain) name.")
+    @Option(names = "--domain", paramLabel = "NAME",
+            description = "A libvirt domain: every file-backed disk, its definition and host files (instead of --vm/--disk).")
+    String domain;
+
+    @Option(names = "--connect", paramLabel = "URI", defaultValue = Virsh.DEFAULT_URI,
+            description = "With --domain: the libvirt to ask (default ${DEFAULT-VALUE}).")
+    String connect;
+
+    @Option(names = "--vm", paramLabel = "NAME", description = "The VM name, with --disk (images without libvirt).")
     String vm;
 
-    @Option(names = "--disk", required = true, paramLabel = "TARGET=IMAGE",
-            description = "A disk to back up: its target name and top qcow2 image. Repeat for more disks.")
+    @Option(names = "--disk", paramLabel = "TARGET=IMAGE",
+            description = "A disk to back up: its target name and top qcow2 or raw image. Repeat for more disks.")
     List<String> disks = new ArrayList<>();
 
     @Option(names = "--checkpoint", paramLabel = "NAME",
@@ -67,7 +89,8 @@ final class BackupCommand implements Callable<Integer> {
     String checkpoint;
 
     @Option(names = "--allow-root", paramLabel = "DIR",
-            description = "Also allow images under DIR (default: coldcopy.allowed-roots from the configuration).")
+            description = "Also allow images and host files under DIR (default: coldcopy.allowed-roots and"
+                    + " coldcopy.allowed-file-roots from the configuration).")
     List<Path> allowRoots = new ArrayList<>();
 
     @Option(names = "--export-way", paramLabel = "WAY", description = "storage-daemon (default) or qemu-nbd.")
@@ -81,8 +104,7 @@ final class BackupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BackupEvent event = new BackupEvent("cli-" + UUID.randomUUID(), EventNames.vm(vm), diskSpecs(),
-                Optional.ofNullable(checkpoint).map(EventNames::checkpoint));
+        BackupEvent event = domain != null ? domainEvent() : imagesEvent();
         Map<String, String> settings = new LinkedHashMap<>(overrides);
         settings.put("coldcopy.repository", repo.repository);
         settings.put("camel.server.enabled", "false");
@@ -120,6 +142,10 @@ final class BackupCommand implements Callable<Integer> {
             List<BackupResult> recorded = done.getProperty(dev.coldcopy.service.ColdcopyHeaders.RESULTS, List.class);
             List<BackupResult> results = recorded != null ? recorded : List.of();
             results.stream().filter(r -> "ok".equals(r.outcome())).forEach(r -> spec.commandLine().getOut().println(r.line()));
+            VmResult vmResult = done.getProperty(ColdcopyHeaders.VM_RESULT, VmResult.class);
+            if (vmResult != null && "ok".equals(vmResult.outcome())) {
+                spec.commandLine().getOut().println(vmResult.line());
+            }
             spec.commandLine().getOut().flush();
             Exception e = done.getException();
             if (e != null) {
@@ -183,6 +209,34 @@ final class BackupCommand implements Callable<Integer> {
         if (path != null) {
             settings.put(key, path.toAbsolutePath().toString());
         }
+    }
+
+    /** The images named with --vm and --disk. */
+    private BackupEvent imagesEvent() {
+        if (vm == null || disks.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "give --domain NAME (a libvirt domain), or --vm NAME and --disk TARGET=IMAGE");
+        }
+        return new BackupEvent("cli-" + UUID.randomUUID(), EventNames.vm(vm), diskSpecs(),
+                Optional.ofNullable(checkpoint).map(EventNames::checkpoint));
+    }
+
+    /**
+     * The libvirt domain's definition as it will next start, read only when the domain is shut off: a running
+     * one is refused here, before anything is touched.
+     */
+    private BackupEvent domainEvent() {
+        if (vm != null || !disks.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--domain takes every disk from libvirt: leave out --vm and --disk");
+        }
+        Virsh virsh = new Virsh(connect);
+        String state = virsh.state(EventNames.vm(domain));
+        if (!Virsh.SHUT_OFF.equals(state)) {
+            throw new IllegalArgumentException("domain " + domain + " is " + state + ": coldcopy backs up stopped VMs only"
+                    + " (shut it down first); nothing was touched");
+        }
+        DomainDefinition definition = DomainDefinition.parse(virsh.inactiveXml(domain));
+        return new BackupEvent("cli-" + UUID.randomUUID(), definition.name(), EventParser.domainDisks(definition),
+                Optional.ofNullable(checkpoint).map(EventNames::checkpoint), Optional.of(definition));
     }
 
     private List<DiskSpec> diskSpecs() {

@@ -95,8 +95,9 @@ public final class EventParser {
     }
 
     /** The domain's backed-up disks; none is a bad event, whose reason says what each disk is instead. */
-    private static List<DiskSpec> domainDisks(DomainDefinition domain) {
-        List<DiskSpec> disks = domain.backedUp().stream().map(d -> new DiskSpec(d.target(), d.source())).toList();
+    public static List<DiskSpec> domainDisks(DomainDefinition domain) {
+        // the declared format, not a probe: a raw disk whose guest wrote a qcow2 header stays raw
+        List<DiskSpec> disks = domain.backedUp().stream().map(d -> new DiskSpec(d.target(), d.source(), d.format())).toList();
         if (disks.isEmpty()) {
             throw new BadEventException("no disk to back up: " + (domain.skipped().isEmpty() ? "the domain has no disks"
                     : domain.skipped().stream().map(DomainDisk::describe).collect(Collectors.joining(", "))));

@@ -34,6 +34,7 @@ public final class BackupEngine implements AutoCloseable {
     private final RunDirectory runDirectory;
     private final ExportServer exports;
     private Repository repository;
+    private final ImagePolicy filePolicy;
     private final Set<DiskBackup> running = ConcurrentHashMap.newKeySet();
     private volatile boolean stopping;
     private volatile BackupProgress progress = BackupProgress.logLines(java.time.Duration.ofSeconds(5));
@@ -43,6 +44,10 @@ public final class BackupEngine implements AutoCloseable {
         this.camel = camel;
         this.runDirectory = RunDirectory.at(settings.workDir());
         this.inspector = new ChainInspector(tools, new ImagePolicy(existingRoots(settings.allowedRoots())));
+        // a VM's host files (NVRAM, kernel) may also lie next to its images
+        java.util.List<Path> fileRoots = new java.util.ArrayList<>(settings.allowedFileRoots());
+        fileRoots.addAll(settings.allowedRoots());
+        this.filePolicy = new ImagePolicy(existingRoots(fileRoots));
         this.exports = ExportServer.named(settings.exportWay(), tools, runDirectory.exports());
     }
 
@@ -114,6 +119,11 @@ public final class BackupEngine implements AutoCloseable {
 
     public QemuTools tools() {
         return tools;
+    }
+
+    /** Where a VM's host files (NVRAM, direct-boot kernel, initrd, dtb) may be read from. */
+    public ImagePolicy filePolicy() {
+        return filePolicy;
     }
 
     public ChainInspector inspector() {

@@ -20,6 +20,7 @@ public final class BackupProcessors {
         return exchange -> {
             BackupEvent event = exchange.getMessage().getMandatoryBody(BackupEvent.class);
             List<DiskJob> jobs = event.disks().stream().map(d -> new DiskJob(event, d)).toList();
+            exchange.setProperty(ColdcopyHeaders.EVENT, event);
             exchange.getMessage().setBody(jobs);
         };
     }
@@ -39,6 +40,17 @@ public final class BackupProcessors {
                 exchange.setProperty(ColdcopyHeaders.RESULT, result);
                 exchange.getMessage().setBody(result);
             }
+        };
+    }
+
+    /** The VM's result ({@code "type":"vm"}) as JSON for the results endpoint, named as the disks' are. */
+    public Processor vmResultJson() {
+        return exchange -> {
+            dev.coldcopy.service.vm.VmResult result = exchange.getProperty(ColdcopyHeaders.VM_RESULT, dev.coldcopy.service.vm.VmResult.class);
+            exchange.getMessage().setHeader(ColdcopyHeaders.OUTCOME, result.outcome());
+            exchange.getMessage().setHeader(Exchange.FILE_NAME, String.format("%d-%s-vm-%s.json",
+                    System.currentTimeMillis(), result.vm(), result.outcome()));
+            exchange.getMessage().setBody(json.writeValueAsBytes(result));
         };
     }
 

@@ -15,6 +15,7 @@ import org.apache.camel.CamelContext;
  */
 public record BackupSettings(
         List<Path> allowedRoots,
+        List<Path> allowedFileRoots,
         Path workDir,
         String repository,
         int compressionLevel,
@@ -35,6 +36,7 @@ public record BackupSettings(
     public static BackupSettings from(CamelContext camel) {
         return new BackupSettings(
                 paths(camel.resolvePropertyPlaceholders("{{coldcopy.allowed-roots}}")),
+                paths(camel.resolvePropertyPlaceholders("{{coldcopy.allowed-file-roots:}}")),
                 Path.of(camel.resolvePropertyPlaceholders("{{coldcopy.work.dir}}")),
                 camel.resolvePropertyPlaceholders("{{coldcopy.repository}}"),
                 Integer.parseInt(camel.resolvePropertyPlaceholders("{{coldcopy.repository.compression-level:3}}")),
@@ -69,7 +71,7 @@ public record BackupSettings(
     /** Never print the S3 secret: records print every component. */
     @Override
     public String toString() {
-        return "BackupSettings[allowedRoots=" + allowedRoots + ", workDir=" + workDir + ", repository=" + repository
+        return "BackupSettings[allowedRoots=" + allowedRoots + ", allowedFileRoots=" + allowedFileRoots + ", workDir=" + workDir + ", repository=" + repository
                 + ", exportWay=" + exportWay + ", s3AccessKey=" + (s3AccessKey.isPresent() ? "xxxxxx" : "none") + "]";
     }
 

@@ -58,6 +58,10 @@ public final class ColdcopyHeaders {
     public static final String RESULT = "coldcopyResult";
     /** Every disk's {@code BackupResult} of one event, also when the event failed. */
     public static final String RESULTS = "coldcopyResults";
+    /** The {@code BackupEvent} being backed up, from diskJobs on (the body becomes the disk jobs). */
+    public static final String EVENT = "coldcopyEvent";
+    /** The event's {@code VmResult}: the VM as a whole, every disk listed (commitVmBackup). */
+    public static final String VM_RESULT = "coldcopyVmResult";
 
     private ColdcopyHeaders() {}
 }

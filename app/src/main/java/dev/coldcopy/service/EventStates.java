@@ -112,6 +112,13 @@ public final class EventStates {
                     snapshots.addObject().put("disk", result.disk()).put("snapshot", result.snapshot()).put("kind", result.kind());
                 }
             }
+            dev.coldcopy.service.vm.VmResult vm = exchange.getProperty(ColdcopyHeaders.VM_RESULT, dev.coldcopy.service.vm.VmResult.class);
+            if (vm != null && vm.vmBackup() != null) {
+                state.put("vmBackup", vm.vmBackup());
+                ArrayNode skipped = state.putArray("skipped");
+                vm.disks().stream().filter(d -> "skipped".equals(d.outcome()))
+                        .forEach(d -> skipped.addObject().put("disk", d.disk()).put("reason", d.reason()));
+            }
             save(exchange.getContext(), id(exchange), state);
         };
     }

@@ -41,6 +41,7 @@ public final class ServiceBeans {
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
         main.bind("queuedEvent", new QueuedEventProcessor());
+        main.bind("checkVm", new dev.coldcopy.service.vm.CheckVmProcessor(engine));
         main.bind("diskJobs", backup.diskJobs());
         // the steps of one disk's backup (routes/backup.yaml), also for routes of your own
         main.bind("lockDisk", new LockDiskProcessor(engine));
@@ -53,6 +54,8 @@ public final class ServiceBeans {
         main.bind("closeDiskBackup", new CloseDiskBackupProcessor());
         main.bind("diskFailure", backup.failure());
         main.bind("resultJson", backup.resultJson());
+        main.bind("commitVmBackup", new dev.coldcopy.service.vm.CommitVmBackupProcessor(engine));
+        main.bind("vmResultJson", backup.vmResultJson());
         main.bind("diskResults", new DiskResults());
         main.bind("raiseDiskFailures", DiskResults.raiseFailures());
         SnapshotGauges gauges = new SnapshotGauges();

@@ -31,7 +31,7 @@ class BackupCommandTest {
                 "backup", "--repo", "file:" + tmp.resolve("backups"), "--vm", "test", "--disk", "vda=" + disk,
                 "--allow-root", tmp.toString());
         assertThat(backup.exit()).as(backup.err()).isZero();
-        assertThat(backup.out()).matches("test/vda \\S+ full .*\\R");
+        assertThat(backup.out()).matches("test/vda \\S+ full .*\\R\\S+ \\S+ vm .*\\R");
         assertThat(backup.err()).as("the default roots are no concern of a one-shot backup").doesNotContain("does not exist");
     }
 

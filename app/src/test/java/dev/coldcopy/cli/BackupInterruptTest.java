@@ -125,7 +125,7 @@ class BackupInterruptTest {
 
         CliRun next = CliRun.coldcopy(backupArgs().toArray(String[]::new));
         assertThat(next.exit()).as(next.err()).isZero();
-        assertThat(next.out()).matches("web/vda \\S+ incremental .*\\R");
+        assertThat(next.out()).matches("web/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
         Path restored = dir.resolve("restored.qcow2");
         CliRun restore = CliRun.coldcopy("restore", "--repo", repo, "--vm", "web", "--disk", "vda", "--output", restored.toString());
         assertThat(restore.exit()).as(restore.err()).isZero();

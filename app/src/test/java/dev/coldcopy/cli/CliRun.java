@@ -5,9 +5,9 @@ import java.io.StringWriter;
 import picocli.CommandLine;
 
 /** One run of the command line in this JVM: exit status and what it printed. */
-record CliRun(int exit, String out, String err) {
+public record CliRun(int exit, String out, String err) {
 
-    static CliRun coldcopy(String... args) {
+    public static CliRun coldcopy(String... args) {
         CommandLine cli = ColdcopyCommand.newCommandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

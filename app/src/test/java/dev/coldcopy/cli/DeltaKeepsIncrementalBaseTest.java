@@ -62,18 +62,18 @@ class DeltaKeepsIncrementalBaseTest {
 
     @Test
     void theNextBackupAfterADeltaIsIncrementalAndBothRestore() throws Exception {
-        assertThat(backup().out()).matches("web/vda \\S+ full .*\\R");
+        assertThat(backup().out()).matches("web/vda \\S+ full .*\\R\\S+ \\S+ vm .*\\R");
         Tools.run("qemu-img", "bitmap", "--add", disk.toString(), "libvirt-cp1");
         Path atCheckpoint = Files.copy(disk, dir.resolve("at-cp1.qcow2"));
 
         ServiceHarness.writeRandom(disk, 8 * MIB, (int) MIB, 2, dir);
         CliRun delta = backup("--checkpoint", "libvirt-cp1");
-        assertThat(delta.out()).matches("web/vda \\S+ delta delta from libvirt-cp1 \\(a checkpoint coldcopy did not create\\).*\\R");
+        assertThat(delta.out()).matches("web/vda \\S+ delta delta from libvirt-cp1 \\(a checkpoint coldcopy did not create\\).*\\R\\S+ \\S+ vm .*\\R");
         Path atDelta = Files.copy(disk, dir.resolve("at-delta.qcow2"));
 
         ServiceHarness.writeRandom(disk, 16 * MIB, (int) MIB, 3, dir);
         CliRun next = backup();
-        assertThat(next.out()).as(next.err()).matches("web/vda \\S+ incremental .*\\R");
+        assertThat(next.out()).as(next.err()).matches("web/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
 
         assertRestoresTo(disk, "latest");
         assertRestoresTo(atDelta, snapshotId(delta), "--onto", atCheckpoint.toString());

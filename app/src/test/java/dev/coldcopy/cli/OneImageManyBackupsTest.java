@@ -73,7 +73,7 @@ class OneImageManyBackupsTest {
         CompletableFuture<CliRun> two = CompletableFuture.supplyAsync(() -> backup("web", "vda=" + disk));
         for (CliRun run : List.of(one.get(), two.get())) {
             assertThat(run.exit()).as(run.err()).isZero();
-            assertThat(run.out()).matches("web/vda \\S+ incremental .*\\R");
+            assertThat(run.out()).matches("web/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
         }
         // the one that waited planned from what the other committed: one chain, nothing left over
         List<JsonNode> s = snapshots();
@@ -88,17 +88,17 @@ class OneImageManyBackupsTest {
     @Test
     void oneImageUnderTwoVmNamesKeepsBothChains() throws Exception {
         CliRun a1 = backup("a", "vda=" + disk);
-        assertThat(a1.out()).as(a1.err()).matches("a/vda \\S+ full .*\\R");
+        assertThat(a1.out()).as(a1.err()).matches("a/vda \\S+ full .*\\R\\S+ \\S+ vm .*\\R");
         CliRun b1 = backup("vm1", "vda=" + disk);
-        assertThat(b1.out()).as(b1.err()).matches("vm1/vda \\S+ full .*\\R");
+        assertThat(b1.out()).as(b1.err()).matches("vm1/vda \\S+ full .*\\R\\S+ \\S+ vm .*\\R");
         assertThat(coldcopyBitmaps()).hasSize(2); // a's checkpoint survived vm1's backup
 
         ServiceHarness.writeRandom(disk, 8 * MIB, (int) MIB, 3, dir);
         CliRun a2 = backup("a", "vda=" + disk);
-        assertThat(a2.out()).as(a2.err()).matches("a/vda \\S+ incremental .*\\R");
+        assertThat(a2.out()).as(a2.err()).matches("a/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
         ServiceHarness.writeRandom(disk, 16 * MIB, (int) MIB, 4, dir);
         CliRun b2 = backup("vm1", "vda=" + disk);
-        assertThat(b2.out()).as(b2.err()).matches("vm1/vda \\S+ incremental .*\\R");
+        assertThat(b2.out()).as(b2.err()).matches("vm1/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
 
         // each name keeps exactly its latest checkpoint; the older ones are gone
         List<String> latest = snapshots().stream().filter(n -> n.path("kind").asText().equals("incremental"))
@@ -106,7 +106,7 @@ class OneImageManyBackupsTest {
         assertThat(coldcopyBitmaps()).containsExactlyElementsOf(latest);
         assertLatestRestoresIdentical("vm1");
         ServiceHarness.writeRandom(disk, 24 * MIB, (int) MIB, 5, dir);
-        assertThat(backup("a", "vda=" + disk).out()).matches("a/vda \\S+ incremental .*\\R");
+        assertThat(backup("a", "vda=" + disk).out()).matches("a/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
         assertLatestRestoresIdentical("a");
     }
 
@@ -144,7 +144,7 @@ class OneImageManyBackupsTest {
         CompletableFuture<CliRun> two = CompletableFuture.supplyAsync(() -> backup("web", "vda=" + link));
         for (CliRun run : List.of(one.get(), two.get())) {
             assertThat(run.exit()).as(run.err()).isZero();
-            assertThat(run.out()).matches("web/vda \\S+ incremental .*\\R");
+            assertThat(run.out()).matches("web/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
         }
         List<JsonNode> s = snapshots();
         assertThat(s).hasSize(3);

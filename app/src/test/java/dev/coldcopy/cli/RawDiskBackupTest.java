@@ -35,12 +35,12 @@ class RawDiskBackupTest {
         String repo = "file:" + dir.resolve("repo");
 
         CliRun first = backup(repo, disk, images);
-        assertThat(first.out()).matches("web/vdb \\S+ full raw image: .*\\R");
+        assertThat(first.out()).matches("web/vdb \\S+ full raw image: .*\\R\\S+ \\S+ vm .*\\R");
         Path atFirst = Files.copy(disk, dir.resolve("at-first.raw"));
 
         QemuImages.writeRandom(disk, 2 * MIB, (int) (MIB), new java.util.Random(3));     // 1 MiB changed: one new chunk's worth
         CliRun second = backup(repo, disk, images);
-        assertThat(second.out()).matches("web/vdb \\S+ full raw image: .*\\R");
+        assertThat(second.out()).matches("web/vdb \\S+ full raw image: .*\\R\\S+ \\S+ vm .*\\R");
         try (Repository repository = Repository.open(RepositoryUri.parse(repo), RepositoryOptions.defaults())) {
             BackupStatistics one = repository.load(SnapshotId.parse(DeltaKeepsIncrementalBaseTest.snapshotId(first))).statistics();
             BackupStatistics two = repository.load(SnapshotId.parse(DeltaKeepsIncrementalBaseTest.snapshotId(second))).statistics();
@@ -54,6 +54,19 @@ class RawDiskBackupTest {
         assertRestores(repo, DeltaKeepsIncrementalBaseTest.snapshotId(first), atFirst, "raw");
         assertRestores(repo, DeltaKeepsIncrementalBaseTest.snapshotId(second), disk, "qcow2");
         assertRestores(repo, "latest", disk, "raw");
+
+        // the VM backup of a --disk backup: its disks, as their format, and no domain definition to write or define
+        Path to = dir.resolve("vm");
+        CliRun vm = CliRun.coldcopy("restore", "--repo", repo, "--vm", "web", "--to", to.toString());
+        assertThat(vm.exit()).as(vm.err()).isZero();
+        assertThat(QemuImages.identical(to.resolve("vdb.raw"), disk)).isTrue();
+        try (var files = Files.list(to)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("vdb.raw");
+        }
+        CliRun define = CliRun.coldcopy("restore", "--repo", repo, "--vm", "web", "--to", dir.resolve("vm2").toString(), "--define");
+        assertThat(define.exit()).isNotZero();
+        assertThat(define.err()).contains("holds no domain definition (it was backed up with --disk, not from libvirt)");
+        assertThat(dir.resolve("vm2")).doesNotExist();
     }
 
     private CliRun backup(String repo, Path disk, Path images) {

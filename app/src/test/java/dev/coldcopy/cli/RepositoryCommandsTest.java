@@ -43,11 +43,11 @@ class RepositoryCommandsTest {
 
         CliRun first = run(backup);
         assertThat(first.exit()).as(first.err()).isZero();
-        assertThat(first.out()).matches("web/vda \\S+ full no previous backup.*\\R");
+        assertThat(first.out()).matches("web/vda \\S+ full no previous backup.*\\R\\S+ \\S+ vm .*\\R");
         Path state1 = QemuImages.convertToRaw(disk, dir.resolve("state1.raw"));
         ServiceHarness.writeRandom(disk, 20 * MIB, 64 * 1024, 8, dir);
         CliRun second = run(backup);
-        assertThat(second.out()).matches("web/vda \\S+ incremental .*\\R");
+        assertThat(second.out()).matches("web/vda \\S+ incremental .*\\R\\S+ \\S+ vm .*\\R");
 
         CliRun list = run("snapshots", "--repo", repo, "--json");
         JsonNode snapshots = new ObjectMapper().readTree(list.out());
@@ -85,7 +85,7 @@ class RepositoryCommandsTest {
         // the next backup cannot build on a snapshot with a quarantined chunk: full, and it stores the chunk again
         CliRun repair = run(backup);
         assertThat(repair.exit()).as(repair.err()).isZero();
-        assertThat(repair.out()).matches("web/vda \\S+ full .*\\R");
+        assertThat(repair.out()).matches("web/vda \\S+ full .*\\R\\S+ \\S+ vm .*\\R");
         assertThat(chunk).exists();
         CliRun verified = run("verify", "--repo", repo);
         assertThat(verified.exit()).as(verified.err()).isZero();
@@ -143,7 +143,7 @@ class RepositoryCommandsTest {
 
             CliRun repair = run(backup);
             assertThat(repair.exit()).as(repair.err()).isZero();
-            assertThat(repair.out()).matches("db/vda \\S+ full .*\\R");
+            assertThat(repair.out()).matches("db/vda \\S+ full .*\\R\\S+ \\S+ vm .*\\R");
             CliRun verified = run("verify", "--repo", repo);
             assertThat(verified.exit()).as(verified.err()).isZero();
             CliRun restoreOld = run("restore", "--repo", repo, "--vm", "db", "--disk", "vda", "--snapshot", firstId,

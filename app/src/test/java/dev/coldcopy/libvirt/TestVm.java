@@ -112,7 +112,7 @@ public final class TestVm implements AutoCloseable {
                 virsh("destroy", name);
             }
         } finally {
-            virsh("undefine", name, "--checkpoints-metadata");
+            virsh("undefine", name, "--nvram", "--checkpoints-metadata");   // --nvram: a UEFI leftover too
         }
     }
 

@@ -137,9 +137,14 @@ public final class ServiceHarness implements AutoCloseable {
                 + "\",\"image\":\"" + image + "\"}]}";
     }
 
-    /** the per-disk backup results (prune results, in the same place, are left out) */
+    /** the per-disk backup results (prune and VM results, in the same place, are left out) */
     public List<JsonNode> results() throws IOException {
-        return jsonFiles(home.resolve("results")).stream().filter(n -> !n.path("type").asText().equals("prune")).toList();
+        return jsonFiles(home.resolve("results")).stream().filter(n -> !n.has("type")).toList();
+    }
+
+    /** the results of whole VMs ({@code "type":"vm"}), one per event, oldest first */
+    public List<JsonNode> vmResults() throws IOException {
+        return jsonFiles(home.resolve("results")).stream().filter(n -> n.path("type").asText().equals("vm")).toList();
     }
 
     /** the results of scheduled prunes ({@code "type":"prune"}), oldest first */

@@ -70,6 +70,8 @@ public final class SnapshotWriter implements AutoCloseable {
     private byte[] pending;
     private int pendingLength;
     private final List<Piece> pendingPieces = new ArrayList<>();
+    /** see {@link #chunkPerWindow()} */
+    private boolean chunkPerWindow;
     /** where the last data put ended, and where the run of contiguous data puts it ends began */
     private long lastEnd = -1;
     private long runStart = -1;
@@ -144,7 +146,8 @@ public final class SnapshotWriter implements AutoCloseable {
                 // a run that already covers a whole window starts a new chunk at each window boundary,
                 // so from there on its chunks are whole windows however it is put (fulls deduplicate)
                 boolean alignRun = continues && o % chunkSize == 0 && runStart <= o - chunkSize;
-                if (alignRun || n > chunkSize - pendingLength) {
+                boolean otherWindow = chunkPerWindow && o / chunkSize != pendingPieces.get(0).offset() / chunkSize;
+                if (alignRun || otherWindow || n > chunkSize - pendingLength) {
                     flush();
                 }
             }
@@ -164,6 +167,21 @@ public final class SnapshotWriter implements AutoCloseable {
                 flush();
             }
         }
+    }
+
+    /**
+     * From now on a chunk never holds data of two windows: each window's data is one chunk of its own, whatever
+     * else changed on the disk. For disks that are backed up whole every time (raw images, which keep no dirty
+     * bitmap): an unchanged window gives the same chunk as in the previous backup, so it is not stored again,
+     * where packing would mix it with whatever small change lies next to it. Costs more, smaller chunks on a disk
+     * of scattered small extents. Call before the first put.
+     */
+    public synchronized SnapshotWriter chunkPerWindow() {
+        if (bytesData.get() > 0) {
+            throw new IllegalStateException("chunkPerWindow must be chosen before the first put");
+        }
+        chunkPerWindow = true;
+        return this;
     }
 
     /** Puts a ZERO range: it takes no chunk. */

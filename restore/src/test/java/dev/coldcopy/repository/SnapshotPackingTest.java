@@ -244,6 +244,26 @@ class SnapshotPackingTest {
         }
     }
 
+    @Test
+    void chunkPerWindowKeepsAnUnchangedWindowsChunkWhateverChangesNextToIt() throws Exception {
+        Random r = new Random(23);
+        byte[] a = random(r, CHUNK / 2);
+        byte[] b = random(r, CHUNK / 4);
+        try (Repository repo = initRepository()) {
+            // a raw disk read whole: half a window of data in window 0; then, next time, a quarter more in window 2
+            List<Put> first = List.of(new Put(CHUNK / 4, a, false));
+            SnapshotManifest m1 = repo.load(write(repo.newSnapshot(header(SnapshotKind.FULL, null), Optional.empty()).chunkPerWindow(), first));
+            List<Put> second = List.of(new Put(CHUNK / 4, a, false), new Put(2L * CHUNK, b, false));
+            SnapshotManifest packed = repo.load(write(repo.newSnapshot(header(SnapshotKind.FULL, null), Optional.empty()), second));
+            assertThat(packed.statistics().chunksReused()).as("packing puts both ranges in one new chunk").isZero();
+            SnapshotManifest m2 = repo.load(write(repo.newSnapshot(header(SnapshotKind.FULL, null), Optional.empty()).chunkPerWindow(), second));
+            assertThat(m2.statistics().chunksReused()).as("window 0's chunk is the first backup's").isEqualTo(1);
+            assertThat(m2.statistics().chunksNew()).isEqualTo(1);
+            assertThat(m2.statistics().bytesNew()).isEqualTo(CHUNK / 4);
+            assertThat(m1.extents().chunks()).hasSize(1);
+        }
+    }
+
     /** count small ranges in the first 3 MiB, ascending */
     private static List<Put> smallBefore(Random r, int count) {
         return scattered(r, count, List.of(), 3 * MIB);

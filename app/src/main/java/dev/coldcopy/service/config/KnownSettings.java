@@ -23,6 +23,7 @@ public final class KnownSettings {
         add("coldcopy.deadletter.uri", Form.TEXT);
         add("coldcopy.work.dir", Form.TEXT);
         add("coldcopy.allowed-roots", Form.TEXT);
+        add("coldcopy.allowed-file-roots", Form.TEXT);
         add("coldcopy.repository", Form.TEXT);
         add("coldcopy.repository.compression-level", Form.POSITIVE_NUMBER);
         add("coldcopy.repository.fsync", Form.BOOLEAN);

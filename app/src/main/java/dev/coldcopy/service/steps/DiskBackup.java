@@ -164,6 +164,9 @@ public final class DiskBackup implements AutoCloseable {
                     chain().virtualSize(), plan().kind(), plan().reason(), plan().baseBitmap().orElse(null),
                     session().createdCheckpoint().orElse(null));
             writer = repository().newSnapshot(header, plan().kind() == SnapshotKind.INCREMENTAL ? parent : Optional.empty());
+            if (!chain().top().isQcow2()) {
+                writer.chunkPerWindow();   // a raw disk is read whole every time: unchanged windows must give the same chunks
+            }
         }
         return writer;
     }
