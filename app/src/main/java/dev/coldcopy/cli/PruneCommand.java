@@ -143,6 +143,10 @@ final class PruneCommand implements Callable<Integer> {
                 .append(r.chunksRemoved()).append(" chunks, ").append(r.dryRun() ? "would free " : "freed ")
                 .append(Sizes.human(r.bytesFreed())).append(" (").append(r.bytesFreed()).append(" bytes); kept ")
                 .append(r.snapshotsKept()).append(" snapshots");
+        if (r.vmBackupsRemoved() > 0) {
+            sb.append("; ").append(r.dryRun() ? "would remove " : "removed ").append(r.vmBackupsRemoved()).append(" VM backups (")
+                    .append(String.join(" ", r.removedVmBackups().stream().map(v -> v.vm() + "/" + v.id()).toList())).append(')');
+        }
         if (r.partlyUsedChunks() > 0) {
             sb.append("; ").append(r.partlyUsedChunks()).append(" kept chunks are partly used (")
                     .append(Sizes.human(r.unusedBytesInUsedChunks())).append(" not read by any snapshot, kept)");
@@ -155,14 +159,16 @@ final class PruneCommand implements Callable<Integer> {
 
     /** the JSON shape of a prune result (stable for scripts) */
     record PruneReport(boolean dryRun, Object disks, int snapshotsRemoved, int snapshotsKept, long chunksRemoved, long bytesFreed,
-                       long chunksKept, long partlyUsedChunks, long unusedBytesInUsedChunks, long chunksMissing, long durationMs) {
+                       long chunksKept, long partlyUsedChunks, long unusedBytesInUsedChunks, long chunksMissing, long durationMs,
+                       Object vmBackupsRemoved) {
         static PruneReport of(PruneResult r) {
             return new PruneReport(r.dryRun(), r.disks().stream().map(d -> java.util.Map.of(
                     "vm", d.vm(), "disk", d.disk(),
                     "kept", d.kept().stream().map(k -> java.util.Map.of("id", k.id().value(), "reasons", k.reasons())).toList(),
                     "removed", d.removed().stream().map(SnapshotId::value).toList())).toList(),
                     r.snapshotsRemoved(), r.snapshotsKept(), r.chunksRemoved(), r.bytesFreed(), r.chunksKept(), r.partlyUsedChunks(),
-                    r.unusedBytesInUsedChunks(), r.chunksMissing(), r.durationMillis());
+                    r.unusedBytesInUsedChunks(), r.chunksMissing(), r.durationMillis(),
+                    r.removedVmBackups().stream().map(v -> java.util.Map.of("vm", v.vm(), "id", v.id().value(), "reason", v.reason())).toList());
         }
     }
 }

@@ -58,7 +58,7 @@ public final class PruneProcessor implements Processor {
                 result.put("outcome", "ok").put("snapshotsRemoved", r.snapshotsRemoved()).put("snapshotsKept", r.snapshotsKept())
                         .put("chunksRemoved", r.chunksRemoved()).put("bytesFreed", r.bytesFreed())
                         .put("partlyUsedChunks", r.partlyUsedChunks()).put("unusedBytesInUsedChunks", r.unusedBytesInUsedChunks())
-                        .put("chunksMissing", r.chunksMissing());
+                        .put("chunksMissing", r.chunksMissing()).put("vmBackupsRemoved", r.vmBackupsRemoved());
                 ArrayNode disks = result.putArray("disks");
                 for (PruneResult.DiskOutcome d : r.disks()) {
                     ObjectNode n = disks.addObject().put("vm", d.vm()).put("disk", d.disk()).put("kept", d.kept().size());
