@@ -117,7 +117,9 @@ final class BackupCommand implements Callable<Integer> {
         if (exportWay != null) {
             settings.put("coldcopy.export.way", exportWay);
         }
-        Main main = new ColdcopyMain(Optional.ofNullable(configDir), List.of(), settings, "backup.yaml").build();
+        Main main = new ColdcopyMain(Optional.ofNullable(configDir), List.of(), settings,
+                // errors.yaml: which disk failures are retried, and one line (no stack trace) for the others
+                "backup.yaml,errors.yaml").build();
         main.start();
         Thread onInterrupt = null;
         try {
@@ -145,6 +147,7 @@ final class BackupCommand implements Callable<Integer> {
             VmResult vmResult = done.getProperty(ColdcopyHeaders.VM_RESULT, VmResult.class);
             if (vmResult != null && "ok".equals(vmResult.outcome())) {
                 spec.commandLine().getOut().println(vmResult.line());
+                vmResult.notes().forEach(n -> spec.commandLine().getErr().println("coldcopy backup: note: " + n));
             }
             spec.commandLine().getOut().flush();
             Exception e = done.getException();

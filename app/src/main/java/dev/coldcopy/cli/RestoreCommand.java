@@ -39,9 +39,10 @@ import picocli.CommandLine.Model.CommandSpec;
             "Every chunk is verified first.",
             "",
             "Examples:",
-            "  coldcopy restore --repo file:/backups --vm web --to /var/lib/libvirt/images/web-copy \\",
-            "      --name web-copy --define",
-            "  coldcopy restore --repo file:/backups --vm web --snapshot 2026-12-01 --to /tmp/web",
+            "  coldcopy restore --repo file:/backups --vm web \\",
+            "      --to /var/lib/libvirt/images/web-copy --name web-copy --define",
+            "  coldcopy restore --repo file:/backups --vm web \\",
+            "      --snapshot 2026-12-01 --to /tmp/web",
             "  coldcopy restore --repo file:/backups --vm web --disk vda \\",
             "      --output /tmp/web-vda.qcow2"
         })

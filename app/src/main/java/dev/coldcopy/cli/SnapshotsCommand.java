@@ -133,7 +133,8 @@ final class SnapshotsCommand implements Callable<Integer> {
                         ? d.target() + "=" + d.snapshot() : d.target() + ":skipped(" + d.reason() + ")").toList());
                 String files = String.join(" ", b.files().stream().filter(f -> !HostFile.DOMAIN_XML.equals(f.role()))
                         .map(HostFile::role).toList());
-                String xml = b.domainXml().map(f -> "xml " + f.sha256().substring(0, 16)).orElse("no xml");
+                String xml = b.domainXml().map(f -> "xml " + f.sha256().substring(0, 16)).orElse("no xml")
+                        + (b.notes().isEmpty() ? "" : " (" + b.notes().size() + " note(s): --json shows them)");
                 out.printf("%-16s %-28s %-20s %-40s %s%n", b.vm(), b.id(), b.created().toString().replaceFirst("\\.\\d+Z$", "Z"),
                         disks, (files.isEmpty() ? "" : files + " / ") + xml);
             }

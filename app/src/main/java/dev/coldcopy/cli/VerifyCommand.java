@@ -17,9 +17,10 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "verify",
         mixinStandardHelpOptions = true,
         description = {
-            "Check that the chunks of a snapshot (or of all) are intact.",
+            "Check that the chunks of a snapshot (or of all) are intact, and every VM backup.",
             "",
-            "Each chunk must exist, decrypt, decompress and hash to its address. Every",
+            "Each chunk must exist, decrypt, decompress and hash to its address; each VM",
+            "backup's files likewise, and the disk snapshots it lists must exist. Every",
             "bad object is printed with the snapshots that use it; the exit status is 1",
             "when there is one.",
             "",
@@ -37,7 +38,8 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptionsMixin repo;
 
-    @Option(names = "--snapshot", paramLabel = "ID", description = "Only this snapshot (default: all).")
+    @Option(names = "--snapshot", paramLabel = "ID",
+            description = "Only this snapshot, or this VM backup (its files and disk snapshots) (default: all).")
     String snapshot;
 
     @Option(names = "--no-quarantine", description = "Only report damaged chunks; leave them where they are.")
@@ -52,12 +54,12 @@ final class VerifyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         result.problems().forEach(p -> err.println("bad " + p));
-        if (!result.ok()) {
-            err.println("broken snapshots (a later backup that stores the same data again repairs them): "
+        if (!result.brokenSnapshots().isEmpty()) {
+            err.println("broken snapshots (a later backup that stores the same data again repairs damaged chunks): "
                     + String.join(", ", result.brokenSnapshots()));
         }
-        out.printf("%d snapshot(s), %d chunk(s) checked: %s%n", result.snapshots(), result.chunks(),
-                result.ok() ? "all good" : result.problems().size() + " problem(s)");
+        out.printf("%d snapshot(s), %d VM backup(s), %d chunk(s) checked: %s%n", result.snapshots(), result.vmBackups(),
+                result.chunks(), result.ok() ? "all good" : result.problems().size() + " problem(s)");
         if (result.unusedChunks() > 0) {
             out.printf("%d chunk(s) (%s) are used by no snapshot: a running backup's, or left by removed snapshots"
                     + " (coldcopy prune removes them)%n", result.unusedChunks(), Sizes.human(result.unusedChunkBytes()));

@@ -17,16 +17,31 @@ final class HostFiles {
     private HostFiles() {
     }
 
+    /** Where the system libvirt keeps a UEFI domain's variables when its definition does not say ({@code NAME_VARS.fd}). */
+    static final String LIBVIRT_NVRAM_DIR = "/var/lib/libvirt/qemu/nvram";
+
     static List<HostFileRef> read(Element domain) {
         List<HostFileRef> files = new ArrayList<>();
         Dom.child(domain, "os").ifPresent(os -> {
-            Dom.child(os, HostFileRef.NVRAM).flatMap(HostFiles::nvramPath)
-                    .ifPresent(path -> files.add(ref(HostFileRef.NVRAM, path)));
+            Optional<Element> nvram = Dom.child(os, HostFileRef.NVRAM);
+            nvram.flatMap(HostFiles::nvramPath).ifPresent(path -> files.add(ref(HostFileRef.NVRAM, path)));
+            if (nvram.isEmpty() && usesUefiVariables(os)) {
+                // <os firmware='efi'> in an inactive definition: libvirt picks the file at start, by this rule
+                Dom.childText(domain, "name").ifPresent(name ->
+                        files.add(ref(HostFileRef.NVRAM, LIBVIRT_NVRAM_DIR + "/" + name + "_VARS.fd")));
+            }
             for (String role : List.of(HostFileRef.KERNEL, HostFileRef.INITRD, HostFileRef.DTB)) {
                 Dom.childText(os, role).ifPresent(path -> files.add(ref(role, path)));
             }
         });
         return files;
+    }
+
+    /** Firmware autoselection of UEFI, or a pflash loader (OVMF code), keeps variables in an NVRAM file. */
+    private static boolean usesUefiVariables(Element os) {
+        boolean efi = Dom.attribute(os, "firmware").map("efi"::equals).orElse(false);
+        boolean pflash = Dom.child(os, "loader").flatMap(l -> Dom.attribute(l, "type")).map("pflash"::equals).orElse(false);
+        return efi || pflash;
     }
 
     /**

@@ -130,6 +130,11 @@ public final class RestoredDomain {
 
     private static void setHostFiles(TextEdits edits, Element os, Map<String, Path> files) {
         files.forEach((role, path) -> {
+            if (os.child(role).isEmpty() && role.equals(HostFileRef.NVRAM) && !os.children.isEmpty()) {
+                // firmware='efi' leaves the NVRAM's place to libvirt's default; the restored one lives in DIR
+                edits.insertBefore(os.children.get(0), "<nvram>" + TextEdits.escapeText(path.toString()) + "</nvram>");
+                return;
+            }
             Element e = os.child(role).orElseThrow();
             if (role.equals(HostFileRef.NVRAM) && e.attribute("type").isPresent()) {
                 edits.setAttribute(e.child("source").orElseThrow(), "file", path.toString());

@@ -37,9 +37,19 @@ public final class Virsh {
 
     /** {@code shut off}, {@code running}, {@code paused} ...; a one-line reason when the domain does not exist. */
     public String state(String domain) {
+        checkConnection();
+        if (!exists(domain)) {
+            throw new LibvirtException("no domain named " + domain + " on " + uri + " (virsh -c " + uri + " list --all)");
+        }
         return run("domstate", EventNames.vm(domain)).strip();
     }
 
+    /** Fails with libvirt's reason when it cannot be reached (wrong URI, libvirtd not running, no permission). */
+    public void checkConnection() {
+        run("uri");
+    }
+
+    /** Whether a domain of this name is defined; libvirt must be reachable ({@link #checkConnection}). */
     public boolean exists(String domain) {
         return ProcessRunner.run(command("dominfo", EventNames.vm(domain)), TIMEOUT).succeeded();
     }
@@ -57,7 +67,7 @@ public final class Virsh {
         ProcessResult result = ProcessRunner.run(command(args), TIMEOUT);
         if (!result.succeeded()) {
             String why = result.stderrOneLine().replaceFirst("^error: ", "").replace("error: ", "");
-            throw new LibvirtException("virsh " + args[0] + " on " + uri + ": " + (why.isBlank() ? "exit " + result.exitCode() : why));
+            throw new LibvirtException("libvirt at " + uri + " (virsh " + args[0] + "): " + (why.isBlank() ? "exit " + result.exitCode() : why));
         }
         return result.stdout();
     }

@@ -50,8 +50,8 @@ public final class ColdcopyMain {
     }
 
     /**
-     * @param routeFiles which route files to load, e.g. {@code backup.yaml} for a one-off backup that
-     *                   needs no event intake
+     * @param routeFiles which route files to load, comma-separated, e.g. {@code backup.yaml,errors.yaml} for a
+     *                   one-off backup that needs no event intake
      */
     public ColdcopyMain(Optional<Path> configDir, List<String> profiles, Map<String, String> overrides, String routeFiles) {
         this(configDir, profiles, overrides, routeFiles, System.getenv());
@@ -229,7 +229,7 @@ public final class ColdcopyMain {
     String routesPattern() {
         Optional<Path> userRoutes = configDir.map(d -> d.resolve("routes")).filter(Files::isDirectory);
         List<String> patterns = new ArrayList<>();
-        List<String> shipped = ALL_ROUTES.equals(routeFiles) ? SHIPPED_ROUTES : List.of(routeFiles);
+        List<String> shipped = ALL_ROUTES.equals(routeFiles) ? SHIPPED_ROUTES : List.of(routeFiles.split(","));
         for (String name : shipped) {
             if (userRoutes.isPresent() && Files.isRegularFile(userRoutes.get().resolve(name))) {
                 patterns.add("file:" + userRoutes.get().resolve(name));

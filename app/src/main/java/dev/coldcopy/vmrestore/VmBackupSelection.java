@@ -2,6 +2,8 @@ package dev.coldcopy.vmrestore;
 
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
+import dev.coldcopy.repository.SnapshotKind;
+import dev.coldcopy.repository.vm.VmDisk;
 import dev.coldcopy.repository.vm.VmBackup;
 import dev.coldcopy.repository.vm.VmBackups;
 import java.io.IOException;
@@ -23,7 +25,10 @@ public record VmBackupSelection(String vm, String which) {
     public static final String LATEST = "latest";
 
     public VmBackupSelection {
-        which = which == null || which.isBlank() ? LATEST : which.strip();
+        if (which != null && which.isBlank()) {
+            throw new IllegalArgumentException("--snapshot is empty: give latest, a VM backup id or a time");
+        }
+        which = which == null ? LATEST : which.strip();
     }
 
     public VmBackup find(Repository repository) throws IOException {
@@ -42,23 +47,45 @@ public record VmBackupSelection(String vm, String which) {
             throw new IllegalArgumentException("no VM backup of " + vm + " in " + repository.uri());
         }
         Comparator<VmBackup> byTime = Comparator.comparing(VmBackup::created).thenComparing(VmBackup::id);
-        if (LATEST.equals(which)) {
-            return all.stream().max(byTime).orElseThrow();
+        Instant until = LATEST.equals(which) ? Instant.MAX : time(which);
+        List<VmBackup> candidates = all.stream().filter(b -> !b.created().isAfter(until)).sorted(byTime.reversed()).toList();
+        if (candidates.isEmpty()) {
+            throw new IllegalArgumentException("no VM backup of " + vm + " taken at or before " + until + " (the oldest is "
+                    + all.stream().min(byTime).orElseThrow().created() + ")");
         }
-        Instant until = time(which);
-        return all.stream().filter(b -> !b.created().isAfter(until)).max(byTime).orElseThrow(() ->
-                new IllegalArgumentException("no VM backup of " + vm + " taken at or before " + until + " (the oldest is "
-                        + all.stream().min(byTime).orElseThrow().created() + ")"));
+        // a VM backup taken from a foreign checkpoint holds deltas, which restore only onto their bases: a side
+        // branch, as for a single disk, so "latest" and a time mean the newest that restores on its own
+        for (VmBackup candidate : candidates) {
+            if (!hasDelta(repository, candidate)) {
+                return candidate;
+            }
+        }
+        throw new IllegalArgumentException("every VM backup of " + vm + " up to " + (LATEST.equals(which) ? "now" : until)
+                + " holds a delta snapshot (taken from a foreign checkpoint): restore its disks one by one with --disk and --onto");
     }
 
+    private static boolean hasDelta(Repository repository, VmBackup backup) throws IOException {
+        for (VmDisk disk : backup.disks()) {
+            if (VmDisk.BACKED_UP.equals(disk.outcome()) && repository.load(disk.snapshot()).kind() == SnapshotKind.DELTA) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The end of the moment the text names, at its own precision: {@code 14:30:17Z} is the whole of that second
+     * (a time copied from {@code snapshots --vms}, which shows seconds, finds the backup it shows), {@code 14:30}
+     * the whole minute, a date the whole day.
+     */
     static Instant time(String text) {
         try {
-            return Instant.parse(text);
+            return endOf(Instant.parse(text), text.replaceFirst("(Z|[+-]\\d\\d:\\d\\d)$", ""));
         } catch (DateTimeParseException e) {
             // a local form, read as UTC
         }
         try {
-            return LocalDateTime.parse(text).toInstant(ZoneOffset.UTC);
+            return endOf(LocalDateTime.parse(text).toInstant(ZoneOffset.UTC), text);
         } catch (DateTimeParseException e) {
             // a date alone
         }
@@ -68,5 +95,14 @@ public record VmBackupSelection(String vm, String which) {
             throw new IllegalArgumentException("--snapshot '" + text + "' is not latest, a VM backup id or a time"
                     + " (2026-12-02T14:30:00Z, 2026-12-02T14:30 or 2026-12-02, UTC)");
         }
+    }
+
+    /** {@code local} is the date-time part as written: HH:mm, HH:mm:ss or with a fraction (then exact). */
+    private static Instant endOf(Instant start, String local) {
+        if (local.contains(".")) {
+            return start;
+        }
+        int colons = local.length() - local.replace(":", "").length();
+        return colons >= 2 ? start.plusSeconds(1).minusNanos(1) : start.plusSeconds(60).minusNanos(1);
     }
 }

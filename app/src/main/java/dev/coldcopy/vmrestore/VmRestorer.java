@@ -95,10 +95,24 @@ public final class VmRestorer {
             disks.put(disk.target(), new RestoredDomain.RestoredDisk(dir.resolve(disk.target() + "." + format.qemuName()), format));
         }
         Map<String, Path> files = new LinkedHashMap<>();
-        storedXml.map(DomainDefinition::parse).ifPresent(domain ->
-                domain.files().forEach(f -> files.put(f.role(), dir.resolve(fileName(f.role(), name)))));
+        List<String> warnings = new ArrayList<>();
         backup.files().stream().filter(f -> !HostFile.DOMAIN_XML.equals(f.role()))
-                .forEach(f -> files.putIfAbsent(f.role(), dir.resolve(fileName(f.role(), name))));
+                .forEach(f -> files.put(f.role(), dir.resolve(fileName(f.role(), name))));
+        for (HostFileRef ref : storedXml.map(DomainDefinition::parse).map(DomainDefinition::files).orElse(List.of())) {
+            if (files.containsKey(ref.role())) {
+                continue;
+            }
+            if (HostFileRef.NVRAM.equals(ref.role())) {
+                // libvirt creates a missing NVRAM from its template at the first start
+                files.put(ref.role(), dir.resolve(fileName(ref.role(), name)));
+                warnings.add(name + " nvram: not in this backup (it did not exist when the VM stopped); libvirt creates "
+                        + files.get(ref.role()) + " from the firmware's template at the first start");
+            } else {
+                files.put(ref.role(), ref.path());
+                warnings.add(name + " " + ref.role() + ": not in this backup (" + ref.path() + " did not exist when the VM"
+                        + " stopped); the XML keeps that path");
+            }
+        }
         Optional<Path> xmlPath = storedXml.map(x -> dir.resolve(name + ".xml"));
         String newXml = storedXml.map(x -> RestoredDomain.xml(x, disks, files, request.newName())).orElse(null);
 
@@ -108,6 +122,7 @@ public final class VmRestorer {
                         + " with --disk, not from libvirt): there is nothing to define");
             }
             Virsh virsh = request.virsh().get();
+            virsh.checkConnection();
             if (virsh.exists(name)) {
                 throw new IllegalArgumentException("a domain named " + name + " is already defined on " + virsh.uri()
                         + ": restore under a new name (--name NEW), or undefine it first");
@@ -119,14 +134,19 @@ public final class VmRestorer {
         xmlPath.ifPresent(outputs::add);
         for (Path p : outputs) {
             if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                throw new IllegalArgumentException(p + " already exists: restore into an empty directory");
+                throw new IllegalArgumentException(p + " already exists: restore into a directory without the VM's files");
             }
         }
 
         // ---- write
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--to " + dir + " is not a directory");
+        }
+        boolean newDirectory = !Files.exists(dir);
         Files.createDirectories(dir);
         List<Path> created = new ArrayList<>();
-        List<String> lines = new ArrayList<>();
+        List<String> lines = new ArrayList<>(warnings);
+        warnings.forEach(progress);
         boolean done = false;
         try {
             for (Map.Entry<VmDisk, SnapshotManifest> e : manifests.entrySet()) {
@@ -171,6 +191,13 @@ public final class VmRestorer {
                 for (Path p : created) {
                     Files.deleteIfExists(p);
                 }
+                if (newDirectory) {
+                    try {
+                        Files.deleteIfExists(dir);
+                    } catch (java.nio.file.DirectoryNotEmptyException e) {
+                        // something else was put there meanwhile: not ours to remove
+                    }
+                }
             }
         }
     }
@@ -191,7 +218,7 @@ public final class VmRestorer {
             channel = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (FileAlreadyExistsException e) {
-            throw new IllegalArgumentException(path + " already exists: restore into an empty directory");
+            throw new IllegalArgumentException(path + " already exists: restore into a directory without the VM's files");
         }
         created.add(path);   // ours from here: removed again if the restore fails
         try (channel; OutputStream out = Channels.newOutputStream(channel)) {

@@ -142,6 +142,34 @@ class RestoredDomainTest {
     }
 
     @Test
+    void firmwareEfiWithoutAnNvramElementUsesLibvirtsDefaultFileAndTheRestoreNamesItsOwn() throws Exception {
+        String stored = """
+                <domain type='qemu'>
+                  <name>efi-vm</name>
+                  <memory unit='MiB'>128</memory>
+                  <os firmware='efi'>
+                    <type arch='x86_64' machine='q35'>hvm</type>
+                    <boot dev='hd'/>
+                  </os>
+                  <devices>
+                    <disk type='file' device='disk'>
+                      <driver name='qemu' type='qcow2'/>
+                      <source file='/var/lib/libvirt/images/efi-vm.qcow2'/>
+                      <target dev='vda' bus='virtio'/>
+                    </disk>
+                  </devices>
+                </domain>
+                """;
+        assertThat(DomainDefinition.parse(stored).files())
+                .containsExactly(new HostFileRef(HostFileRef.NVRAM, Path.of("/var/lib/libvirt/qemu/nvram/efi-vm_VARS.fd")));
+        String xml = RestoredDomain.xml(stored, Map.of("vda", new RestoredDisk(DIR.resolve("vda.qcow2"), RestoreFormat.QCOW2)),
+                Map.of(HostFileRef.NVRAM, DIR.resolve("copy_VARS.fd")), Optional.of("copy"));
+        assertThat(DomainDefinition.parse(xml).files()).containsExactly(new HostFileRef(HostFileRef.NVRAM, DIR.resolve("copy_VARS.fd")));
+        assertThat(xml).contains("<os firmware='efi'>\n    <nvram>/restore/web/copy_VARS.fd</nvram>\n    <type arch='x86_64'");
+        assertValid(xml);
+    }
+
+    @Test
     void refusesMapsThatDoNotMatchTheDomain() {
         String stored = DomainSamples.read("uefi-hook-stdin.xml");
         Map<String, Path> nvram = Map.of(HostFileRef.NVRAM, DIR.resolve("nvram.fd"));

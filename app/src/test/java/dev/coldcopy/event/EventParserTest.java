@@ -86,8 +86,9 @@ class EventParserTest {
         String json = "{\"event\":\"stopped\",\"domainXml\":" + quote(xml) + "}";
         BackupEvent e = parser.parse(json);
         assertThat(e.vm()).isEqualTo("db");
-        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/vms/db.qcow2")),
-                new DiskSpec("vdc", Path.of("/vms/scratch.img")));
+        // the domain's declared formats go with the disks: a raw disk is never probed
+        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/vms/db.qcow2"), "qcow2"),
+                new DiskSpec("vdc", Path.of("/vms/scratch.img"), "raw"));
         assertThat(e.domain()).hasValueSatisfying(d -> {
             assertThat(d.xml()).isEqualTo(xml);
             assertThat(d.skipped()).extracting(DomainDisk::describe).containsExactly("sda cdrom", "vdd network disk (nbd)");
@@ -100,8 +101,8 @@ class EventParserTest {
         BackupEvent e = parser.parse("{\"id\":\"20261202T141043Z-588bf640b44f\",\"event\":\"stopped\",\"vm\":\"coldcopy-test-uefi\","
                 + "\"time\":\"20261202T141043Z\",\"domainXml\":" + quote(xml) + "}");
         assertThat(e.id()).isEqualTo("20261202T141043Z-588bf640b44f");
-        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/tmp/domxml/web.qcow2")),
-                new DiskSpec("vdb", Path.of("/tmp/domxml/data.img")));
+        assertThat(e.disks()).containsExactly(new DiskSpec("vda", Path.of("/tmp/domxml/web.qcow2"), "qcow2"),
+                new DiskSpec("vdb", Path.of("/tmp/domxml/data.img"), "raw"));
         assertThat(e.domain().orElseThrow().files()).extracting(HostFileRef::role).containsExactly(HostFileRef.NVRAM);
     }
 

@@ -76,7 +76,8 @@ class ServiceEventStatusTest {
         service.dropEvent("no-id", ServiceHarness.event("db", "vda", service.images.resolve("gone.qcow2")));
         JsonNode dead = service.awaitDeadLetter(1, WAIT);
         assertThat(dead.path("eventId").asText()).as(dead.toString()).startsWith("evt-");
-        assertThat(dead.get("reason").asText()).as("the disk named once").startsWith("vda: image ").contains("does not exist")
+        assertThat(dead.get("reason").asText()).as("the disk named once")
+                .startsWith("db refused whole (nothing was backed up): disk vda: image ").contains("does not exist")
                 .doesNotContain("db/vda");
         JsonNode failed = awaitState(dead.get("eventId").asText(), "failed");
         assertThat(failed.get("reason").asText()).isEqualTo(dead.get("reason").asText());

@@ -4,6 +4,7 @@ import dev.coldcopy.domain.HostFileRef;
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.BadEventException;
 import dev.coldcopy.event.DiskSpec;
+import dev.coldcopy.qemu.VmRunningException;
 import dev.coldcopy.security.ImageNotFoundException;
 import dev.coldcopy.security.RefusedException;
 import dev.coldcopy.service.BackupEngine;
@@ -13,11 +14,11 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
 /**
- * Step {@code checkVm}: before any disk is touched, every disk image the event names is checked against the
- * allowed roots, and every host file of its domain (NVRAM, kernel, initrd, dtb) against the allowed file roots.
- * One refusal refuses the whole VM: a backup without one of its disks or files would not restore as that VM.
- * A missing file is not a refusal here: a missing image fails its own disk, a missing NVRAM (a VM never
- * started) is noted in the VM backup.
+ * Step {@code checkVm}: before any disk is touched, every disk's backing chain is inspected (each image and
+ * backing file inside the allowed roots, present, not held by a running VM), and every host file of its domain
+ * (NVRAM, kernel, initrd, dtb) is checked against the allowed file roots. One refusal refuses the whole VM: a
+ * backup without one of its disks or files would not restore as that VM. Only a missing host file is not a
+ * refusal (an NVRAM a VM that never ran does not have yet): the VM backup notes it.
  */
 public final class CheckVmProcessor implements Processor {
     private final BackupEngineHolder engines;
@@ -34,21 +35,24 @@ public final class CheckVmProcessor implements Processor {
         }
         BackupEngine engine = engines.get(exchange.getContext());
         for (DiskSpec disk : event.disks()) {
-            check(event, "disk " + disk.target(), () -> engine.inspector().realPath(disk.image()));
+            try {
+                engine.inspector().inspect(disk.image(), disk.declaredFormat());
+            } catch (RefusedException | VmRunningException e) {
+                throw refused(event, "disk " + disk.target(), e);
+            }
         }
         for (HostFileRef file : event.domain().map(d -> d.files()).orElse(java.util.List.of())) {
-            check(event, file.role() + " file", () -> engine.filePolicy().validate(file.path()));
+            try {
+                engine.filePolicy().validate(file.path());
+            } catch (ImageNotFoundException e) {
+                // not a refusal: see the class comment
+            } catch (RefusedException e) {
+                throw refused(event, file.role() + " file", e);
+            }
         }
     }
 
-    private static void check(BackupEvent event, String what, Runnable validation) {
-        try {
-            validation.run();
-        } catch (ImageNotFoundException e) {
-            // not a refusal: see the class comment
-        } catch (RefusedException e) {
-            throw new BadEventException(event.vm() + " refused whole (nothing was backed up): " + what + ": "
-                    + Reasons.oneLine(e));
-        }
+    private static BadEventException refused(BackupEvent event, String what, RuntimeException e) {
+        return new BadEventException(event.vm() + " refused whole (nothing was backed up): " + what + ": " + Reasons.oneLine(e));
     }
 }
