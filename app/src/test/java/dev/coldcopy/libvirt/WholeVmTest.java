@@ -177,6 +177,54 @@ class WholeVmTest {
                 .containsPattern(vm.name + " \\S+ vm vda vdb; skipped sda \\(cdrom[^)]*\\); files [a-z -]*nvram kernel initrd");
     }
 
+    @Test
+    void aFirmwareEfiDomainsNvramAtLibvirtsDefaultPlaceIsBackedUpAndRestored() throws Exception {
+        String name = LibvirtHost.DOMAIN_PREFIX + "efi-" + Long.toHexString(System.nanoTime() & 0xffffff);
+        Path disk = QemuImages.createQcow2(service.images.resolve(name + ".qcow2"), 16 * MIB);
+        Path xml = Files.writeString(dir.resolve(name + ".xml"), """
+                <domain type='qemu'>
+                  <name>%s</name>
+                  <memory unit='MiB'>128</memory>
+                  <os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>
+                  <features><acpi/></features>
+                  <devices>
+                    <disk type='file' device='disk'>
+                      <driver name='qemu' type='qcow2'/>
+                      <source file='%s'/>
+                      <target dev='vda' bus='virtio'/>
+                    </disk>
+                  </devices>
+                </domain>
+                """.formatted(name, disk));
+        virsh("define", xml.toString());
+        copies.add(name);
+        assertThat(virsh("dumpxml", "--inactive", name)).as("libvirt keeps the NVRAM's place to itself").doesNotContain("<nvram");
+        virsh("start", name);                         // libvirt creates the NVRAM from the template, OVMF writes it
+        Thread.sleep(3000);
+        virsh("destroy", name);
+        Path nvram = Path.of("/var/lib/libvirt/qemu/nvram", name + "_VARS.fd");
+        assertThat(nvram).exists();
+        byte[] variables = Files.readAllBytes(nvram);
+
+        String repo = "file:" + dir.resolve("efi-repo");
+        CliRun backup = CliRun.coldcopy("backup", "--repo", repo, "--domain", name, "-Dcoldcopy.home=" + dir.resolve("cli-home"),
+                "-Dcoldcopy.repository.fsync=false", "--allow-root", service.images.toString());
+        assertThat(backup.exit()).as(backup.err()).isZero();
+        assertThat(backup.out()).containsPattern(name + " \\S+ vm vda; files domain-xml nvram");
+
+        Path to = dir.resolve("efi-restored");
+        String copy = name + "-copy";
+        copies.add(copy);
+        CliRun restore = CliRun.coldcopy("restore", "--repo", repo, "--vm", name, "--to", to.toString(), "--name", copy, "--define");
+        assertThat(restore.exit()).as(restore.err()).isZero();
+        assertThat(Files.readAllBytes(to.resolve(copy + "_VARS.fd"))).isEqualTo(variables);
+        assertThat(virsh("dumpxml", "--inactive", copy)).contains("<nvram>" + to.resolve(copy + "_VARS.fd") + "</nvram>");
+        virsh("start", copy);
+        Thread.sleep(2000);
+        assertThat(UefiVm.state(copy)).isEqualTo("running");
+        virsh("destroy", copy);
+    }
+
     private CliRun backupDomain(String repo, String... extra) {
         List<String> args = new ArrayList<>(List.of("backup", "--repo", repo, "--domain", vm.name,
                 "-Dcoldcopy.home=" + dir.resolve("cli-home"), "-Dcoldcopy.retry.max=0", "-Dcoldcopy.repository.fsync=false",
