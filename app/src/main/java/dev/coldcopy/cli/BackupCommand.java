@@ -38,7 +38,7 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "backup",
         mixinStandardHelpOptions = true,
         description = {
-            "Back up a stopped VM now: a libvirt domain (--domain), or images (--vm, --disk).",
+            "Back up a stopped VM now: a libvirt domain, or images.",
             "",
             "With --domain: every qcow2 and raw file disk of the domain, its definition",
             "(inactive XML), NVRAM and direct-boot kernel/initrd/dtb; other disks (cdrom,",
