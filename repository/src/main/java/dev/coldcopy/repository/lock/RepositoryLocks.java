@@ -90,11 +90,9 @@ public final class RepositoryLocks {
             backend.put(key, mine.toJson());
             Predicate<String> mayConflict = mode == LockMode.EXCLUSIVE ? k -> true
                     : k -> k.startsWith(PREFIX + LockMode.EXCLUSIVE.label() + "-");
+            List<String> others = repositoryLockKeys().stream().filter(k -> !k.equals(key)).filter(mayConflict).toList();
             List<ListedLock> conflicts = new ArrayList<>();
-            for (ListedLock other : read(repositoryLockKeys().stream().filter(mayConflict).toList(), timings.staleAfter())) {
-                if (other.key().equals(key)) {
-                    continue;
-                }
+            for (ListedLock other : read(others, timings.staleAfter())) {
                 if (other.stale()) {
                     if (mode == LockMode.EXCLUSIVE) {
                         removeStale(other);
@@ -110,13 +108,13 @@ public final class RepositoryLocks {
             if (!clock.instant().isBefore(deadline)) {
                 throw new RepositoryLockedException("repository " + backend.describe() + " is locked: " + conflicts.get(0).describe()
                         + (conflicts.size() > 1 ? " and " + (conflicts.size() - 1) + " more" : "")
-                        + "; gave up after waiting " + wait.toSeconds() + " s");
+                        + "; gave up after waiting " + seconds(wait));
             }
             if (!told) {
                 LOG.info("waiting for {} ({} lock wanted for {})", conflicts.get(0).describe(), mode.label(), purpose);
                 told = true;
             }
-            pause();
+            pause(deadline);
         }
     }
 
@@ -145,11 +143,9 @@ public final class RepositoryLocks {
             LockRecord mine = record(LockMode.LEASE, purpose, now);
             backend.put(key, mine.toJson());
             List<ListedLock> holders = new ArrayList<>();
-            List<String> same = directChildren(backend.list(PREFIX)).stream().filter(k -> k.startsWith(keyStart)).toList();
+            List<String> same = directChildren(backend.list(PREFIX)).stream()
+                    .filter(k -> k.startsWith(keyStart) && !k.equals(key)).toList();
             for (ListedLock other : read(same, timings.leaseStaleAfter())) {
-                if (other.key().equals(key)) {
-                    continue;
-                }
                 if (other.stale()) {
                     // its holder died or froze: the disk is ours now; a frozen holder finds its lease gone and
                     // refuses to commit
@@ -165,13 +161,13 @@ public final class RepositoryLocks {
             backend.delete(key);
             if (!clock.instant().isBefore(deadline)) {
                 throw new RepositoryLockedException(subject + " is held by another coldcopy: " + holders.get(0).describe()
-                        + "; gave up after waiting " + wait.toSeconds() + " s");
+                        + "; gave up after waiting " + seconds(wait));
             }
             if (!told) {
                 LOG.info("waiting for {} ({} wanted for {})", holders.get(0).describe(), subject, purpose);
                 told = true;
             }
-            pause();
+            pause(deadline);
         }
     }
 
@@ -275,10 +271,17 @@ public final class RepositoryLocks {
         return HexFormat.of().formatHex(b);
     }
 
-    private void pause() throws IOException {
+    /** "2 s", or "0.5 s" for a wait under ten seconds */
+    private static String seconds(Duration d) {
+        return d.toMillis() < 10_000 ? String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0) : d.toSeconds() + " s";
+    }
+
+    /** a poll interval and up to as much again (takers that collided do not collide again), never past the deadline */
+    private void pause(Instant deadline) throws IOException {
         long poll = timings.poll().toMillis();
+        long left = Math.max(0, Duration.between(clock.instant(), deadline).toMillis());
         try {
-            Thread.sleep(poll + ThreadLocalRandom.current().nextLong(poll + 1));
+            Thread.sleep(Math.min(left, poll + ThreadLocalRandom.current().nextLong(poll + 1)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while waiting for a repository lock");

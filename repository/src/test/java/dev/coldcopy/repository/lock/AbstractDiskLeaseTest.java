@@ -69,7 +69,7 @@ abstract class AbstractDiskLeaseTest {
                     .hasMessageContaining("disk web/vda is held by another coldcopy")
                     .hasMessageContaining("backup web/vda (event e1)")
                     .hasMessageContaining("by pid " + ProcessHandle.current().pid() + " on " + ProcessIdentity.host())
-                    .hasMessageContaining("gave up after waiting 2 s");
+                    .hasMessageContaining("gave up after waiting 2.5 s");
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(2500));
             held.confirm();
 
