@@ -30,7 +30,7 @@ import org.apache.camel.Processor;
  * (they would pick the same next checkpoint), nor both find that the disk still lacks this event's snapshot.
  * Both waits together last at most {@code coldcopy.disk-lock.wait-seconds}; a lease still held then fails the
  * try with the holder's host and pid (retried like any transient failure). The lease is refreshed while the
- * backup runs and released by {@code closeDiskBackup}; one whose node died expires (see README, "Scaling out").
+ * backup runs and released by {@code closeDiskBackup}; one whose node died expires (README, "Retention": disk leases).
  * <p>
  * In: a {@link DiskJob} body (the shipped route), or headers {@value ColdcopyHeaders#VM},
  * {@value ColdcopyHeaders#DISK}, {@value ColdcopyHeaders#IMAGE} and optional {@value ColdcopyHeaders#CHECKPOINT}

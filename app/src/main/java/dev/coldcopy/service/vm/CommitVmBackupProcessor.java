@@ -6,6 +6,7 @@ import dev.coldcopy.domain.DomainSecrets;
 import dev.coldcopy.domain.HostFileRef;
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.DiskSpec;
+import dev.coldcopy.repository.ChunkCorruptException;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.lock.RepositoryLock;
@@ -82,7 +83,7 @@ public final class CommitVmBackupProcessor implements Processor {
         VmBackups backups = new VmBackups(repository);
         try (RepositoryLock lease = repository.locks().leaseVm(event.vm(), "VM backup of " + event.vm() + " (event " + event.id() + ")",
                 engine.settings().diskLockWait())) {
-            Optional<VmBackup> earlier = backups.latest(event.vm()).filter(b -> recordsThisEvent(b, event, results));
+            Optional<VmBackup> earlier = newest(backups, event.vm()).filter(b -> recordsThisEvent(b, event, results));
             if (earlier.isPresent()) {
                 VmBackup b = earlier.get();
                 LOG.info("{}: event {} already recorded VM backup {}: not written again", event.vm(), event.id(), b.id());
@@ -105,6 +106,16 @@ public final class CommitVmBackupProcessor implements Processor {
                     results.size(), disks.size() - results.size(), roles, notes.isEmpty() ? "" : "; " + String.join("; ", notes));
             exchange.setProperty(ColdcopyHeaders.VM_RESULT, new VmResult(VmResult.TYPE, event.id(), event.vm(), "ok", id.toString(),
                     disks, roles, notes, null));
+        }
+    }
+
+    /** the VM's newest backup; a damaged one is not this event's (verify reports it; it must not stop new backups) */
+    private static Optional<VmBackup> newest(VmBackups backups, String vm) throws IOException {
+        try {
+            return backups.latest(vm);
+        } catch (ChunkCorruptException e) {
+            LOG.warn("{}: the newest VM backup cannot be read ({}): a new one is written", vm, e.getMessage());
+            return Optional.empty();
         }
     }
 
