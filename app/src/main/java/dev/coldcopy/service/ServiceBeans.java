@@ -45,6 +45,7 @@ public final class ServiceBeans {
         main.bind("diskJobs", backup.diskJobs());
         // the steps of one disk's backup (routes/backup.yaml), also for routes of your own
         main.bind("lockDisk", new LockDiskProcessor(engine));
+        main.bind("findEventSnapshot", new dev.coldcopy.service.steps.FindEventSnapshotProcessor());
         main.bind("inspectChain", new InspectChainProcessor());
         main.bind("planBackup", new PlanBackupProcessor(java.time.Clock.systemUTC()));
         main.bind("openExport", new OpenExportProcessor());

@@ -51,6 +51,8 @@ public final class ManifestCodec {
         public String created;
         public int chunkSize;
         public BackupStatistics statistics;
+        /** absent in manifests written before event ids were recorded */
+        public String eventId;
     }
 
     public static byte[] encode(SnapshotManifest m) {
@@ -68,6 +70,7 @@ public final class ManifestCodec {
         h.created = m.created().toString();
         h.chunkSize = m.chunkSize();
         h.statistics = m.statistics();
+        h.eventId = m.header().eventId();
         byte[] json;
         try {
             json = JSON.writeValueAsBytes(h);
@@ -153,7 +156,7 @@ public final class ManifestCodec {
             }
             ExtentMap map = new ExtentMap(starts, lengths, chunkIndex, offsets, n, chunks);
             SnapshotHeader header = new SnapshotHeader(h.vm, h.disk, h.sourceImage, h.virtualSize, SnapshotKind.valueOf(h.kind),
-                    h.reason, h.checkpointUsed, h.checkpointCreated);
+                    h.reason, h.checkpointUsed, h.checkpointCreated, h.eventId);
             return new SnapshotManifest(SnapshotId.parse(h.id), header, Optional.ofNullable(h.parent).map(SnapshotId::parse),
                     Instant.parse(h.created), h.chunkSize, h.statistics == null ? BackupStatistics.none() : h.statistics, map);
         } catch (ChunkCorruptException e) {

@@ -47,6 +47,7 @@ import org.slf4j.LoggerFactory;
  * vms/VM/20261125T203630456Z-7b20e9        VM backups: one record per stop event (the disk snapshots it took, the
  *                                          domain XML and host files, whose data are chunks like disk data)
  * locks/shared-...  locks/exclusive-...    lock objects of running backups and prunes
+ * locks/lease-HASH-...                     leases: one disk (or VM record) to one node at a time, across a fleet
  * probes/...                               a writer's test object on first use (deleted at once)
  * </pre>
  *
@@ -91,7 +92,8 @@ public final class Repository implements AutoCloseable {
         this.backend = backend;
         this.codec = codec;
         this.ownContext = ownContext;
-        this.locks = new RepositoryLocks(backend);
+        this.locks = new RepositoryLocks(backend, options.lockTimings().orElseGet(dev.coldcopy.repository.lock.LockTimings::fromSystemProperties),
+                java.time.Clock.systemUTC());
     }
 
     /**
@@ -364,7 +366,8 @@ public final class Repository implements AutoCloseable {
     /** the newest snapshot of a disk, any kind (a delta too) */
     public Optional<SnapshotManifest> latest(String vm, String disk) throws IOException {
         Optional<SnapshotId> id = snapshotIds(vm, disk).stream().max(Comparator.naturalOrder());
-        return id.isEmpty() ? Optional.empty() : Optional.of(load(id.get()));
+        // by its key: load(id) would list every snapshot of the repository to find it
+        return id.isEmpty() ? Optional.empty() : Optional.of(loadKey(manifestKey(vm, disk, id.get())));
     }
 
     /**
@@ -373,22 +376,47 @@ public final class Repository implements AutoCloseable {
      * incremental would carry the missing chunk forward, so the next backup must be full (and so repair it).
      */
     public Optional<SnapshotManifest> latestRestorable(String vm, String disk) throws IOException {
+        return latestSnapshots(vm, disk).base();
+    }
+
+    /**
+     * What a disk's next backup needs to know from the repository.
+     *
+     * @param newest the disk's newest snapshot, any kind: a redelivered event finds there what it already made
+     * @param base   the newest one an incremental can build on ({@link #latestRestorable})
+     */
+    public record LatestSnapshots(Optional<SnapshotManifest> newest, Optional<SnapshotManifest> base) {
+        /** the newest snapshot if this event made it (never for a null event id) */
+        public Optional<SnapshotManifest> madeBy(String eventId) {
+            return newest.filter(m -> m.header().answers(eventId));
+        }
+    }
+
+    /**
+     * The disk's newest snapshot and the newest one an incremental can build on, with one listing of the disk's
+     * snapshots and, as a rule, one manifest read (the newest is the base unless it is a delta).
+     */
+    public LatestSnapshots latestSnapshots(String vm, String disk) throws IOException {
         List<SnapshotId> ids = snapshotIds(vm, disk);
         ids.sort(Comparator.reverseOrder());
+        Optional<SnapshotManifest> newest = Optional.empty();
         for (SnapshotId id : ids) {
-            SnapshotManifest m = load(id);
+            SnapshotManifest m = loadKey(manifestKey(vm, disk, id));
+            if (newest.isEmpty()) {
+                newest = Optional.of(m);
+            }
             if (m.restorableAlone()) {
                 Set<ChunkAddress> lost = lostChunks();
                 long broken = m.extents().chunks().stream().filter(r -> lost.contains(r.address())).count();
                 if (broken > 0) {
                     LOG.warn("snapshot {} of {}/{} uses {} quarantined chunk(s) not stored again yet: it cannot be the base "
                             + "of an incremental, the next backup of this disk is full", id, vm, disk, broken);
-                    return Optional.empty();
+                    return new LatestSnapshots(newest, Optional.empty());
                 }
-                return Optional.of(m);
+                return new LatestSnapshots(newest, Optional.of(m));
             }
         }
-        return Optional.empty();
+        return new LatestSnapshots(newest, Optional.empty());
     }
 
     /** quarantined chunks whose address has no chunk again (no backup has stored the content since) */

@@ -26,6 +26,7 @@ public final class RepositoryOptions {
     private final boolean sftpStrictHostKeyChecking;
     private final boolean durableWrites;
     private final Map<String, String> s3Settings;
+    private final dev.coldcopy.repository.lock.LockTimings lockTimings;
 
     private RepositoryOptions(Builder b) {
         this.keyFile = b.keyFile;
@@ -40,6 +41,7 @@ public final class RepositoryOptions {
         this.sftpStrictHostKeyChecking = b.sftpStrictHostKeyChecking;
         this.durableWrites = b.durableWrites;
         this.s3Settings = Map.copyOf(b.s3Settings);
+        this.lockTimings = b.lockTimings;
     }
 
     public static Builder builder() {
@@ -64,6 +66,7 @@ public final class RepositoryOptions {
         b.sftpStrictHostKeyChecking = sftpStrictHostKeyChecking;
         b.durableWrites = durableWrites;
         b.s3Settings = new LinkedHashMap<>(s3Settings);
+        b.lockTimings = lockTimings;
         return b;
     }
 
@@ -126,6 +129,11 @@ public final class RepositoryOptions {
         return s3Settings;
     }
 
+    /** how long locks and leases live; empty: the defaults (or the {@code coldcopy.lock.*} system properties) */
+    public Optional<dev.coldcopy.repository.lock.LockTimings> lockTimings() {
+        return Optional.ofNullable(lockTimings);
+    }
+
     @Override
     public String toString() {
         return "RepositoryOptions[keyFile=" + keyFile + ", zstdLevel=" + zstdLevel + ", chunkSize=" + chunkSize
@@ -147,6 +155,7 @@ public final class RepositoryOptions {
         private boolean sftpStrictHostKeyChecking = true;
         private boolean durableWrites = true;
         private Map<String, String> s3Settings = new LinkedHashMap<>();
+        private dev.coldcopy.repository.lock.LockTimings lockTimings;
 
         public Builder keyFile(Path keyFile) {
             this.keyFile = keyFile;
@@ -217,6 +226,12 @@ public final class RepositoryOptions {
         /** one S3 client setting (see {@link RepositoryOptions#s3Settings()}) */
         public Builder s3Setting(String name, String value) {
             this.s3Settings.put(name, value);
+            return this;
+        }
+
+        /** lock and lease timings of this process (tests shorten them to see leases expire) */
+        public Builder lockTimings(dev.coldcopy.repository.lock.LockTimings timings) {
+            this.lockTimings = timings;
             return this;
         }
 

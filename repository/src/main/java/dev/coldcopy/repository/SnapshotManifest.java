@@ -80,7 +80,7 @@ public final class SnapshotManifest {
     public SnapshotSummary summary() {
         return new SnapshotSummary(id, header.vm(), header.disk(), created, header.kind(), header.reason(),
                 header.virtualSize(), extents.dataBytes(), statistics.bytesStored(), parent,
-                header.checkpointUsed(), header.checkpointCreated());
+                header.checkpointUsed(), header.checkpointCreated(), header.eventId());
     }
 
     @Override

@@ -35,6 +35,7 @@ final class SummaryCodec {
         public String parent;
         public String checkpointUsed;
         public String checkpointCreated;
+        public String eventId;
     }
 
     static byte[] encode(SnapshotSummary s) {
@@ -51,6 +52,7 @@ final class SummaryCodec {
         j.parent = s.parent().map(SnapshotId::value).orElse(null);
         j.checkpointUsed = s.checkpointUsed();
         j.checkpointCreated = s.checkpointCreated();
+        j.eventId = s.eventId();
         try {
             return JSON.writeValueAsBytes(j);
         } catch (IOException e) {
@@ -63,7 +65,8 @@ final class SummaryCodec {
             Json j = JSON.readValue(json, Json.class);
             return new SnapshotSummary(SnapshotId.parse(j.id), j.vm, j.disk, Instant.parse(j.created), SnapshotKind.valueOf(j.kind),
                     j.reason == null ? "" : j.reason, j.virtualSize, j.dataBytes, j.bytesStored,
-                    Optional.ofNullable(j.parent).map(SnapshotId::parse), j.checkpointUsed, j.checkpointCreated);
+                    Optional.ofNullable(j.parent).map(SnapshotId::parse), j.checkpointUsed, j.checkpointCreated,
+                    j.eventId);
         } catch (IOException | RuntimeException e) {
             throw new ChunkCorruptException(name, "is not a snapshot summary: " + e.getMessage());
         }

@@ -85,6 +85,31 @@ class ManifestCodecTest {
         }
     }
 
+    @Test
+    void theEventIdTravelsInManifestAndSummaryAndOlderOnesHaveNone() throws Exception {
+        ExtentMap map = new ExtentMap.Builder().addZero(0, 1 << 20).build();
+        SnapshotHeader withEvent = new SnapshotHeader("vm1", "vda", "/images/vm1.qcow2", TIB, SnapshotKind.FULL, "first", null,
+                "cc-x", "evt-42");
+        SnapshotManifest m = new SnapshotManifest(SnapshotId.create(Instant.now()), withEvent, Optional.empty(), Instant.now(),
+                1 << 20, BackupStatistics.none(), map);
+        assertThat(ManifestCodec.decode("m", ManifestCodec.encode(m)).header().eventId()).isEqualTo("evt-42");
+        SnapshotSummary summary = SummaryCodec.decode("s", SummaryCodec.encode(m.summary()));
+        assertThat(summary.eventId()).isEqualTo("evt-42");
+        assertThat(summary).isEqualTo(m.summary());
+
+        // a manifest written before event ids were recorded has no such field at all: it reads as none
+        byte[] old = ManifestCodec.encode(manifest(map));
+        assertThat(new String(old, java.nio.charset.StandardCharsets.ISO_8859_1)).doesNotContain("eventId");
+        SnapshotManifest back = ManifestCodec.decode("old", old);
+        assertThat(back.header().eventId()).isNull();
+        assertThat(back.header().answers("evt-42")).isFalse();
+        assertThat(SummaryCodec.decode("old summary", "{\"id\":\"%s\",\"vm\":\"vm1\",\"disk\":\"vda\",\"created\":\"%s\",\"kind\":\"FULL\"}"
+                .formatted(back.id().value(), back.created()).getBytes(java.nio.charset.StandardCharsets.UTF_8)).eventId()).isNull();
+
+        assertThatThrownBy(() -> new SnapshotHeader("vm1", "vda", "/i", TIB, SnapshotKind.FULL, "", null, null, " "))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("event id");
+    }
+
     private static SnapshotManifest manifest(ExtentMap map) {
         SnapshotHeader h = new SnapshotHeader("vm1", "vda", "/images/vm1.qcow2", TIB, SnapshotKind.FULL, "packed", null, null);
         return new SnapshotManifest(SnapshotId.create(Instant.now()), h, Optional.empty(), Instant.now(), 1 << 20,

@@ -10,6 +10,7 @@ import dev.coldcopy.repository.SnapshotId;
 import dev.coldcopy.repository.SnapshotKind;
 import dev.coldcopy.repository.SnapshotManifest;
 import dev.coldcopy.repository.SnapshotWriter;
+import dev.coldcopy.repository.lock.RepositoryLock;
 import dev.coldcopy.service.BackupEngine;
 import dev.coldcopy.service.BackupInterruptedException;
 import dev.coldcopy.service.BackupProgress;
@@ -22,8 +23,9 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * What one disk's backup holds between the steps of {@code routes/backup.yaml}: the disk lock, the chain and
- * plan, the export session (new checkpoint + NBD export) and the snapshot being written. It travels in the
+ * What one disk's backup holds between the steps of {@code routes/backup.yaml}: the disk lock and the disk's
+ * lease in the repository, what the repository holds of the disk, the chain and plan, the export session (new
+ * checkpoint + NBD export) and the snapshot being written. It travels in the
  * exchange property {@value dev.coldcopy.service.ColdcopyHeaders#DISK_BACKUP}; each step adds what it made,
  * and {@link #close()} (the route's {@code doFinally}) undoes whatever was not committed, in reverse order.
  * An interrupt ({@link #abort()}, from another thread) rolls back at once; a step that then tries to add a
@@ -37,6 +39,8 @@ public final class DiskBackup implements AutoCloseable {
     private final Instant started = Instant.now();
     private Path image;
     private DiskLock lock;
+    private RepositoryLock lease;
+    private Repository.LatestSnapshots latest;
     private BackingChain chain;
     private BackupPlan plan;
     private Optional<SnapshotManifest> parent = Optional.empty();
@@ -139,6 +143,26 @@ public final class DiskBackup implements AutoCloseable {
         this.lock = lock;
     }
 
+    /** Holds the disk's lease in the repository (no other node backs the disk up meanwhile). */
+    synchronized void leased(Repository repository, RepositoryLock lease) {
+        if (aborted) {
+            lease.close();
+            checkNotAborted();
+        }
+        this.repository = repository;
+        this.lease = lease;
+    }
+
+    /** What the repository holds of this disk, read under the lease (planBackup needs it again). */
+    void found(Repository.LatestSnapshots latest) {
+        this.latest = latest;
+    }
+
+    /** What findEventSnapshot read, if that step ran in this route. */
+    Optional<Repository.LatestSnapshots> latest() {
+        return Optional.ofNullable(latest);
+    }
+
     void inspected(BackingChain chain) {
         this.chain = chain;
     }
@@ -162,7 +186,7 @@ public final class DiskBackup implements AutoCloseable {
             checkNotAborted();
             SnapshotHeader header = new SnapshotHeader(job.event().vm(), job.disk().target(), job.disk().image().toString(),
                     chain().virtualSize(), plan().kind(), plan().reason(), plan().baseBitmap().orElse(null),
-                    session().createdCheckpoint().orElse(null));
+                    session().createdCheckpoint().orElse(null), job.event().id());
             writer = repository().newSnapshot(header, plan().kind() == SnapshotKind.INCREMENTAL ? parent : Optional.empty());
             if (!chain().top().isQcow2()) {
                 writer.chunkPerWindow();   // a raw disk is read whole every time: unchanged windows must give the same chunks
@@ -193,6 +217,9 @@ public final class DiskBackup implements AutoCloseable {
     /** Writes the manifest: the snapshot exists from here on. An interrupted backup writes none. */
     synchronized SnapshotId commitSnapshot(BackupStatistics read) throws IOException {
         checkNotAborted();
+        if (lease != null) {
+            lease.confirm(); // another node took the disk over while this one stalled: it commits, not we
+        }
         snapshot = writer().commit(read);
         return snapshot;
     }
@@ -225,7 +252,10 @@ public final class DiskBackup implements AutoCloseable {
         close();
     }
 
-    /** Undoes what is not committed: unfinished snapshot dropped, export stopped, checkpoint rolled back, lock released. */
+    /**
+     * Undoes what is not committed: unfinished snapshot dropped, export stopped, checkpoint rolled back, lock
+     * released, and the lease last (until the image is left as it should be, no other node may start on it).
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -245,10 +275,16 @@ public final class DiskBackup implements AutoCloseable {
                     session.close();
                 }
             } finally {
-                if (lock != null) {
-                    lock.close(); // the session owns it once open; closing twice is fine
+                try {
+                    if (lock != null) {
+                        lock.close(); // the session owns it once open; closing twice is fine
+                    }
+                } finally {
+                    if (lease != null) {
+                        lease.close();
+                    }
+                    engine.unregister(this);
                 }
-                engine.unregister(this);
             }
         }
     }

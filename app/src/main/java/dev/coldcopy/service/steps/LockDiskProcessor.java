@@ -11,7 +11,11 @@ import dev.coldcopy.service.BackupEngineHolder;
 import dev.coldcopy.service.ColdcopyHeaders;
 import dev.coldcopy.service.DiskJob;
 import dev.coldcopy.service.Reasons;
+import dev.coldcopy.repository.Repository;
+import dev.coldcopy.repository.lock.RepositoryLock;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.apache.camel.Exchange;
@@ -20,8 +24,13 @@ import org.apache.camel.Processor;
 
 /**
  * Step {@code lockDisk}: starts one disk's backup and takes the disk's lock (one backup per image at a time,
- * across processes). The lock comes before the chain is inspected and the backup planned: two backups of one
- * disk must not both plan from the same bitmaps (they would pick the same next checkpoint).
+ * across processes), then the disk's lease in the repository (one backup per VM and disk at a time across the
+ * nodes of a fleet, which may share the image over NFS or get the same event twice). Both come before the
+ * chain is inspected and the backup planned: two backups of one disk must not both plan from the same bitmaps
+ * (they would pick the same next checkpoint), nor both find that the disk still lacks this event's snapshot.
+ * Both waits together last at most {@code coldcopy.disk-lock.wait-seconds}; a lease still held then fails the
+ * try with the holder's host and pid (retried like any transient failure). The lease is refreshed while the
+ * backup runs and released by {@code closeDiskBackup}; one whose node died expires (README, "Retention": disk leases).
  * <p>
  * In: a {@link DiskJob} body (the shipped route), or headers {@value ColdcopyHeaders#VM},
  * {@value ColdcopyHeaders#DISK}, {@value ColdcopyHeaders#IMAGE} and optional {@value ColdcopyHeaders#CHECKPOINT}
@@ -37,7 +46,7 @@ public final class LockDiskProcessor implements Processor {
     }
 
     @Override
-    public void process(Exchange exchange) {
+    public void process(Exchange exchange) throws IOException {
         DiskJob job = diskJob(exchange);
         if (exchange.getProperty(ColdcopyHeaders.DISK_JOB) == null) {
             // a route of the user's: errors.yaml's retry rules and disk-failed know the disk by this property
@@ -56,9 +65,16 @@ public final class LockDiskProcessor implements Processor {
         } catch (RefusedException e) {
             throw new BadEventException(job.label() + ": " + Reasons.oneLine(e));
         }
-        DiskLock lock = engine.runDirectory().diskLocks().lock(image, engine.settings().diskLockWait());
+        long started = System.nanoTime();
+        Duration wait = engine.settings().diskLockWait();
+        DiskLock lock = engine.runDirectory().diskLocks().lock(image, wait);
         backup.locked(image, lock);
         message.setHeader(ColdcopyHeaders.IMAGE, image.toString());
+        Duration left = wait.minusNanos(System.nanoTime() - started);
+        Repository repository = engine.repository();
+        RepositoryLock lease = repository.locks().leaseDisk(job.event().vm(), job.disk().target(),
+                "backup " + job.label() + " (event " + job.event().id() + ")", left.isNegative() ? Duration.ZERO : left);
+        backup.leased(repository, lease);
     }
 
     private static DiskJob diskJob(Exchange exchange) {

@@ -74,13 +74,19 @@ public final class OpenExportProcessor implements Processor {
     /**
      * The checkpoints on this image that another (vm, disk) of this repository builds its next backup on:
      * one image backed up under two names has one checkpoint per name, and neither may remove the other's.
-     * Only asked when this repository has an older checkpoint on the image (one manifest read per disk then).
+     * Only asked when the image carries a checkpoint of this repository that is not this disk's own (a
+     * checkpoint is created by one backup and recorded by its snapshot alone): then every other disk's latest
+     * snapshot is read, a cost that grows with the repository, so the usual image, which carries just this
+     * disk's base, is spared it.
      */
     private static Set<String> checkpointsOtherDisksNeed(DiskBackup backup) throws IOException {
         Repository repository = backup.repository();
+        Set<String> own = new HashSet<>();
+        backup.parent().map(m -> m.header().checkpointCreated()).ifPresent(own::add);
+        backup.latest().flatMap(Repository.LatestSnapshots::newest).map(m -> m.header().checkpointCreated()).ifPresent(own::add);
         List<String> ours = backup.chain().top().bitmaps().stream().map(Bitmap::name)
                 .filter(n -> CheckpointNames.belongsTo(n, repository.id())).toList();
-        if (ours.isEmpty()) {
+        if (own.containsAll(ours)) {
             return Set.of();
         }
         String vm = backup.job().event().vm();

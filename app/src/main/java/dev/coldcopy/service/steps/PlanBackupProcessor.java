@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Step {@code planBackup}: full, incremental or delta, from the chain just inspected and the checkpoint the
  * repository's latest snapshot of this disk created (never an incremental from an invalid bitmap; a full says
- * why). Out: headers {@value ColdcopyHeaders#BACKUP_KIND} and {@value ColdcopyHeaders#BACKUP_REASON}.
+ * why). That snapshot is the one {@code findEventSnapshot} read under the disk's lease, when the route has that
+ * step; else it is read here. Out: headers {@value ColdcopyHeaders#BACKUP_KIND} and
+ * {@value ColdcopyHeaders#BACKUP_REASON}.
  */
 public final class PlanBackupProcessor implements Processor {
     private static final Logger LOG = LoggerFactory.getLogger(PlanBackupProcessor.class);
@@ -32,8 +34,11 @@ public final class PlanBackupProcessor implements Processor {
     public void process(Exchange exchange) throws IOException {
         DiskBackup backup = DiskBackup.of(exchange);
         Repository repository = backup.engine().repository();
-        Optional<SnapshotManifest> parent = repository.latestRestorable(backup.job().event().vm(),
-                backup.job().disk().target());
+        Repository.LatestSnapshots latest = backup.latest().orElse(null);
+        if (latest == null) {
+            latest = repository.latestSnapshots(backup.job().event().vm(), backup.job().disk().target());
+        }
+        Optional<SnapshotManifest> parent = latest.base();
         Optional<PreviousBackup> previous = parent.flatMap(m -> Optional.ofNullable(m.header().checkpointCreated())
                 .map(checkpoint -> new PreviousBackup(checkpoint, m.virtualSize())));
         BackupPlan plan = BackupPlanner.plan(backup.chain(), repository.id(), backup.job().event().checkpoint(),

@@ -6,9 +6,12 @@ import dev.coldcopy.domain.DomainSecrets;
 import dev.coldcopy.domain.HostFileRef;
 import dev.coldcopy.event.BackupEvent;
 import dev.coldcopy.event.DiskSpec;
+import dev.coldcopy.repository.ChunkCorruptException;
 import dev.coldcopy.repository.Repository;
 import dev.coldcopy.repository.SnapshotId;
+import dev.coldcopy.repository.lock.RepositoryLock;
 import dev.coldcopy.repository.vm.HostFile;
+import dev.coldcopy.repository.vm.VmBackup;
 import dev.coldcopy.repository.vm.VmBackupWriter;
 import dev.coldcopy.repository.vm.VmBackups;
 import dev.coldcopy.repository.vm.VmDisk;
@@ -38,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * in any case leaves the event's {@link VmResult} in property {@value ColdcopyHeaders#VM_RESULT}. When a disk
  * failed no record is written: the disks that did commit keep their snapshots, and the VM's latest backup
  * stays the previous whole one.
+ *
+ * <p>An event delivered again (at-least-once delivery: the node that had it may have died after recording the VM
+ * backup) is answered with the VM backup it already recorded: the VM's newest backup, when it carries this
+ * event's id and lists the very snapshots the disks answered with, is the result, and nothing is written. The
+ * check and the write happen under the VM's lease in the repository, so two nodes that got the same event never
+ * both record it.
  *
  * <p>Secrets: libvirt leaves passwords out of the XML it hands the hook and {@code dumpxml}, but an event may
  * carry them; in a repository that is not encrypted they are removed before the XML is stored, and the VM
@@ -71,20 +80,62 @@ public final class CommitVmBackupProcessor implements Processor {
         }
         BackupEngine engine = engines.get(exchange.getContext());
         Repository repository = engine.repository();
-        List<HostFile> files = new ArrayList<>();
-        List<String> notes = new ArrayList<>();
-        SnapshotId id;
-        try (VmBackupWriter writer = new VmBackups(repository).newBackup(event.vm(), event.id())) {
-            if (event.domain().isPresent()) {
-                storeDomain(event.domain().get(), repository, writer, engine, files, notes);
+        VmBackups backups = new VmBackups(repository);
+        try (RepositoryLock lease = repository.locks().leaseVm(event.vm(), "VM backup of " + event.vm() + " (event " + event.id() + ")",
+                engine.settings().diskLockWait())) {
+            Optional<VmBackup> earlier = newest(backups, event.vm()).filter(b -> recordsThisEvent(b, event, results));
+            if (earlier.isPresent()) {
+                VmBackup b = earlier.get();
+                LOG.info("{}: event {} already recorded VM backup {}: not written again", event.vm(), event.id(), b.id());
+                exchange.setProperty(ColdcopyHeaders.VM_RESULT, new VmResult(VmResult.TYPE, event.id(), event.vm(), "ok", b.id().toString(),
+                        disks, b.files().stream().map(HostFile::role).toList(), b.notes(), null));
+                return;
             }
-            id = writer.commit(vmDisks(event, results), files, notes);
+            List<HostFile> files = new ArrayList<>();
+            List<String> notes = new ArrayList<>();
+            SnapshotId id;
+            try (VmBackupWriter writer = backups.newBackup(event.vm(), event.id())) {
+                if (event.domain().isPresent()) {
+                    storeDomain(event.domain().get(), repository, writer, engine, files, notes);
+                }
+                lease.confirm();
+                id = writer.commit(vmDisks(event, results), files, notes);
+            }
+            List<String> roles = files.stream().map(HostFile::role).toList();
+            LOG.info("{}: committed VM backup {}: {} disk(s), {} skipped, files {}{}", event.vm(), id,
+                    results.size(), disks.size() - results.size(), roles, notes.isEmpty() ? "" : "; " + String.join("; ", notes));
+            exchange.setProperty(ColdcopyHeaders.VM_RESULT, new VmResult(VmResult.TYPE, event.id(), event.vm(), "ok", id.toString(),
+                    disks, roles, notes, null));
         }
-        List<String> roles = files.stream().map(HostFile::role).toList();
-        LOG.info("{}: committed VM backup {}: {} disk(s), {} skipped, files {}{}", event.vm(), id,
-                results.size(), disks.size() - results.size(), roles, notes.isEmpty() ? "" : "; " + String.join("; ", notes));
-        exchange.setProperty(ColdcopyHeaders.VM_RESULT, new VmResult(VmResult.TYPE, event.id(), event.vm(), "ok", id.toString(),
-                disks, roles, notes, null));
+    }
+
+    /** the VM's newest backup; a damaged one is not this event's (verify reports it; it must not stop new backups) */
+    private static Optional<VmBackup> newest(VmBackups backups, String vm) throws IOException {
+        try {
+            return backups.latest(vm);
+        } catch (ChunkCorruptException e) {
+            LOG.warn("{}: the newest VM backup cannot be read ({}): a new one is written", vm, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Whether the VM backup is this event's: its event id, and every disk the event backed up with the snapshot
+     * the disk's result names (a later event's disks may have committed since; then it no longer describes them).
+     */
+    private static boolean recordsThisEvent(VmBackup backup, BackupEvent event, List<BackupResult> results) {
+        if (!event.id().equals(backup.eventId())) {
+            return false;
+        }
+        for (BackupResult r : results) {
+            Optional<VmDisk> d = backup.disk(r.disk());
+            if (d.isEmpty() || !d.get().hasSnapshot() || !d.get().snapshot().toString().equals(r.snapshot())) {
+                LOG.warn("{}: VM backup {} of event {} lists {} differently from this delivery's result ({}): writing a new one",
+                        event.vm(), backup.id(), event.id(), r.disk(), r.snapshot());
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void storeDomain(DomainDefinition domain, Repository repository, VmBackupWriter writer, BackupEngine engine,

@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * snapshots go first, chunks after: a prune killed anywhere leaves every remaining snapshot whole, and
  * the next prune finishes the job (its stale lock is recognised: its process is gone); (3) the mark
  * reads every remaining manifest and VM backup of the repository, not only of the disks pruned; (4) right before
- * deleting chunks it confirms its lock is still its own.
+ * deleting chunks it confirms its lock is still its own. Disk leases (nodes of a fleet keeping a disk to
+ * themselves) are not waited for: they protect no chunk; stale ones are removed.
  */
 public final class Pruner {
     private static final Logger LOG = LoggerFactory.getLogger(Pruner.class);
@@ -81,6 +82,8 @@ public final class Pruner {
         if (!request.dryRun()) {
             staleRemoved = (int) locks.list().stream().filter(RepositoryLocks.ListedLock::stale).count();
             lock = locks.acquire(LockMode.EXCLUSIVE, "prune", request.lockWait());
+            // leases guard disks against two nodes, not chunks against a prune: never waited for, only tidied
+            staleRemoved += locks.removeStaleLeases().size();
         }
         try {
             // 1. decide, per disk, by the keep rules

@@ -17,7 +17,7 @@ import java.util.Optional;
 public final class LockRecord {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** {@code shared} (a backup) or {@code exclusive} (a prune) */
+    /** {@code shared} (a backup), {@code exclusive} (a prune) or {@code lease} (one disk's backup, across nodes) */
     public String mode;
     /** what the holder does, e.g. "backup web/vda" or "prune" */
     public String purpose;
@@ -66,6 +66,7 @@ public final class LockRecord {
     }
 
     public String describe() {
-        return mode + " lock of " + purpose + " by pid " + pid + " on " + host + " since " + created;
+        String kind = LockMode.LEASE.label().equals(mode) ? "lease" : mode + " lock";
+        return kind + " of " + purpose + " by pid " + pid + " on " + host + " since " + created;
     }
 }

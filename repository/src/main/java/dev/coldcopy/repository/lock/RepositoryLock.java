@@ -10,10 +10,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A held lock. A daemon thread rewrites it every {@link LockTimings#refreshEvery()} so others see its
- * holder alive. If the object has vanished (a prune took it for stale: this process was frozen for longer
- * than {@link LockTimings#staleAfter()}) it is not written back: the lock is lost, and {@link #confirm}
- * fails, so a backup never commits a snapshot whose chunks a prune may have collected meanwhile.
+ * A held lock or lease. A daemon thread rewrites it every {@link LockTimings#refreshEvery()} (a lease every
+ * {@link LockTimings#leaseRefreshEvery()}) so others see its holder alive. If the object has vanished (a prune
+ * took the lock for stale, or another node took the lease over: this process was frozen for longer than the
+ * staleness time) it is not written back: the lock is lost, and {@link #confirm} fails, so a backup never
+ * commits a snapshot whose chunks a prune may have collected meanwhile, nor one of a disk another node now
+ * backs up.
  */
 public final class RepositoryLock implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RepositoryLock.class);
@@ -26,7 +28,7 @@ public final class RepositoryLock implements AutoCloseable {
     private volatile boolean lost;
     private volatile boolean released;
 
-    RepositoryLock(RepositoryBackend backend, String key, LockRecord record, LockTimings timings, Clock clock) {
+    RepositoryLock(RepositoryBackend backend, String key, LockRecord record, java.time.Duration refreshEvery, Clock clock) {
         this.backend = backend;
         this.key = key;
         this.record = record;
@@ -36,7 +38,7 @@ public final class RepositoryLock implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        long every = timings.refreshEvery().toMillis();
+        long every = refreshEvery.toMillis();
         refresher.scheduleWithFixedDelay(this::refresh, every, every, TimeUnit.MILLISECONDS);
     }
 
@@ -46,6 +48,11 @@ public final class RepositoryLock implements AutoCloseable {
 
     public boolean exclusive() {
         return record.exclusive();
+    }
+
+    /** what the object says: who holds it, since when, for what */
+    public String describe() {
+        return record.describe();
     }
 
     private synchronized void refresh() {
@@ -69,8 +76,11 @@ public final class RepositoryLock implements AutoCloseable {
     public void confirm() throws IOException {
         if (lost || !backend.exists(key)) {
             lost = true;
-            throw new RepositoryLockedException("the repository lock of this " + record.purpose + " was removed while it ran "
-                    + "(taken for stale by another process): nothing is committed");
+            throw new RepositoryLockedException(LockMode.LEASE.label().equals(record.mode)
+                    ? "the lease of this " + record.purpose + " was taken over by another node while it ran (this process "
+                            + "did not refresh it in time): nothing is committed"
+                    : "the repository lock of this " + record.purpose + " was removed while it ran "
+                            + "(taken for stale by another process): nothing is committed");
         }
     }
 

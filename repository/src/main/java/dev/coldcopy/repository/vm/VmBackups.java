@@ -137,6 +137,15 @@ public final class VmBackups {
         return b;
     }
 
+    /**
+     * The VM's newest backup, if it has one: one listing of the VM's records and one record read. A
+     * redelivered event finds there the VM backup it already recorded.
+     */
+    public Optional<VmBackup> latest(String vm) throws IOException {
+        List<Ref> refs = refs(Optional.of(vm));
+        return refs.isEmpty() ? Optional.empty() : Optional.of(load(refs.get(refs.size() - 1)));
+    }
+
     /** the VM backup of that id, whichever VM it belongs to */
     public Optional<VmBackup> find(SnapshotId id) throws IOException {
         for (Ref ref : refs(Optional.empty())) {
