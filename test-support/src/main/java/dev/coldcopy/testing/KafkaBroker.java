@@ -51,6 +51,9 @@ public final class KafkaBroker implements AutoCloseable {
     public static final String LIB_PROPERTY = "coldcopy.kafka.lib";
     private static final String BROKER_MAIN = "kafka.Kafka";
     private static final String STORAGE_TOOL = "kafka.tools.StorageTool";
+    /** The user the SASL listener knows. */
+    public static final String SASL_USER = "coldcopy";
+    private static final String PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule required";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(30);
@@ -60,14 +63,18 @@ public final class KafkaBroker implements AutoCloseable {
     private final Path dir;
     private final Path lib;
     private final int port;
+    private final int saslPort;
     private final int controllerPort;
+    private final String saslPassword;
     private Process process;
 
     private KafkaBroker(Path dir, Path lib) {
         this.dir = dir;
         this.lib = lib;
         this.port = Tools.freePort();
+        this.saslPort = Tools.freePort();
         this.controllerPort = Tools.freePort();
+        this.saslPassword = clusterId(); // any fresh random text
     }
 
     /** Formats a new broker in {@code dir} (created) and starts it. */
@@ -86,6 +93,19 @@ public final class KafkaBroker implements AutoCloseable {
     /** {@code host:port} for a client's {@code bootstrap.servers}. */
     public String bootstrapServers() {
         return "127.0.0.1:" + port;
+    }
+
+    /**
+     * {@code host:port} of the listener that wants SASL/PLAIN authentication (user {@value #SASL_USER},
+     * {@link #saslJaasConfig()}): a client without those settings cannot use it.
+     */
+    public String saslBootstrapServers() {
+        return "127.0.0.1:" + saslPort;
+    }
+
+    /** A client's {@code sasl.jaas.config} for {@link #saslBootstrapServers()}. */
+    public String saslJaasConfig() {
+        return PLAIN_LOGIN + " username=\"" + SASL_USER + "\" password=\"" + saslPassword + "\";";
     }
 
     /** Starts the broker (again) on its log directory and ports, and waits until it answers. */
@@ -245,11 +265,16 @@ public final class KafkaBroker implements AutoCloseable {
                 "process.roles=broker,controller",
                 "node.id=1",
                 "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
-                "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
-                "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+                "listeners=PLAINTEXT://127.0.0.1:" + port + ",SASL_PLAINTEXT://127.0.0.1:" + saslPort
+                        + ",CONTROLLER://127.0.0.1:" + controllerPort,
+                "advertised.listeners=PLAINTEXT://127.0.0.1:" + port + ",SASL_PLAINTEXT://127.0.0.1:" + saslPort,
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                // a second listener for clients that must authenticate (SASL/PLAIN, one user)
+                "sasl.enabled.mechanisms=PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config=" + PLAIN_LOGIN
+                        + " user_" + SASL_USER + "=\"" + saslPassword + "\";",
                 "log.dirs=" + dir.resolve("data"),
                 "num.partitions=1",
                 // one node: every internal topic has one replica; few partitions start faster on two cores
