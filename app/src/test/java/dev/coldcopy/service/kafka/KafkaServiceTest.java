@@ -262,6 +262,41 @@ class KafkaServiceTest {
         await("lag 0", () -> broker.lag("sasl", "sasl.events") == 0);
     }
 
+    @Test
+    @Timeout(120)
+    void anEventWhoseNodeDiedMidBackupIsNotTakenForDoneByTheNext() throws Exception {
+        broker.createTopic("ids.ids", 1);
+        try (org.apache.camel.impl.DefaultCamelContext first = idsContext(); org.apache.camel.impl.DefaultCamelContext next = idsContext()) {
+            FleetEventIds dying = FleetEventIds.create(first);
+            dying.start();
+            assertThat(dying.add("evt-started")).as("a new event").isTrue();
+            assertThat(dying.add("evt-done")).isTrue();
+            assertThat(dying.confirm("evt-done")).isTrue();
+            assertThat(dying.add("evt-done")).as("a repeat on the same node").isFalse();
+            dying.stop(); // died: evt-started was never confirmed nor removed
+
+            FleetEventIds survivor = FleetEventIds.create(next);
+            survivor.start();
+            assertThat(survivor.add("evt-done")).as("backed up by the dead node: a repeat").isFalse();
+            assertThat(survivor.add("evt-started")).as("unfinished on the dead node: backed up here").isTrue();
+            assertThat(survivor.add("evt-started")).as("now in flight here").isFalse();
+            survivor.remove("evt-started"); // failed here: may come again
+            assertThat(survivor.add("evt-started")).isTrue();
+            survivor.stop();
+        }
+        assertThat(broker.records("ids.ids")).extracting(ConsumerRecord::key).containsExactly("evt-done");
+    }
+
+    private org.apache.camel.impl.DefaultCamelContext idsContext() {
+        org.apache.camel.impl.DefaultCamelContext camel = new org.apache.camel.impl.DefaultCamelContext();
+        java.util.Properties settings = new java.util.Properties();
+        settings.setProperty(KafkaSettings.BOOTSTRAP_SERVERS, broker.bootstrapServers());
+        settings.setProperty(KafkaSettings.EVENT_IDS_TOPIC, "ids.ids");
+        camel.getPropertiesComponent().setInitialProperties(settings);
+        camel.start();
+        return camel;
+    }
+
     private static long doneFiles(Path spool) {
         Path done = spool.resolve("done");
         if (!Files.isDirectory(done)) {
