@@ -42,7 +42,7 @@ final class RunCommand implements Callable<Integer> {
     Path configDir;
 
     @Option(names = "--profile", paramLabel = "NAME", split = ",",
-            description = "Profile(s) to apply: file, s3, sftp (reads application-NAME.properties).")
+            description = "Profile(s) to apply: file, s3, sftp, kafka (reads application-NAME.properties; e.g. --profile s3,kafka).")
     List<String> profiles = new ArrayList<>();
 
     @Option(names = "-D", paramLabel = "KEY=VALUE", mapFallbackValue = "",

@@ -48,6 +48,7 @@ public final class BackupProcessors {
         return exchange -> {
             dev.coldcopy.service.vm.VmResult result = exchange.getProperty(ColdcopyHeaders.VM_RESULT, dev.coldcopy.service.vm.VmResult.class);
             exchange.getMessage().setHeader(ColdcopyHeaders.OUTCOME, result.outcome());
+            exchange.getMessage().setHeader(ColdcopyHeaders.VM, result.vm()); // the key of the result on a topic
             exchange.getMessage().setHeader(Exchange.FILE_NAME, String.format("%d-%s-vm-%s.json",
                     System.currentTimeMillis(), result.vm(), result.outcome()));
             exchange.getMessage().setBody(json.writeValueAsBytes(result));
@@ -59,6 +60,7 @@ public final class BackupProcessors {
         return exchange -> {
             BackupResult result = exchange.getProperty(ColdcopyHeaders.RESULT, BackupResult.class);
             exchange.getMessage().setHeader(ColdcopyHeaders.OUTCOME, result.outcome());
+            exchange.getMessage().setHeader(ColdcopyHeaders.VM, result.vm()); // the key of the result on a topic
             exchange.getMessage().setHeader(Exchange.FILE_NAME, String.format("%d-%s-%s-%s.json",
                     System.currentTimeMillis(), result.vm(), result.disk(), result.outcome()));
             exchange.getMessage().setBody(json.writeValueAsBytes(result));

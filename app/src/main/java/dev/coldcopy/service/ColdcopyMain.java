@@ -3,6 +3,7 @@ package dev.coldcopy.service;
 import dev.coldcopy.service.config.HttpAddresses;
 import dev.coldcopy.service.config.KnownSettings;
 import dev.coldcopy.service.config.Setting;
+import dev.coldcopy.service.kafka.KafkaSettings;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.function.Predicate;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.properties.PropertiesComponent;
 import org.apache.camel.main.BaseMainSupport;
@@ -32,7 +34,9 @@ import org.slf4j.LoggerFactory;
 public final class ColdcopyMain {
     private static final Logger LOG = LoggerFactory.getLogger(ColdcopyMain.class);
     /** The route files in the jar ({@code routes/} of the source tree). */
-    public static final List<String> SHIPPED_ROUTES = List.of("backup.yaml", "errors.yaml", "events.yaml", "prune.yaml");
+    public static final List<String> SHIPPED_ROUTES = List.of("backup.yaml", "errors.yaml", "events.yaml", "kafka.yaml", "prune.yaml");
+    /** Shipped route files loaded only when their setting is true (Kafka's need a broker: not by default). */
+    static final Map<String, String> OPTIONAL_ROUTES = Map.of("kafka.yaml", KafkaSettings.ENABLED);
     private static final String ALL_ROUTES = "*.yaml";
 
     private final Optional<Path> configDir;
@@ -87,7 +91,6 @@ public final class ColdcopyMain {
         main.setPropertyPlaceholderLocations(String.join(",", propertyLocations()));
         Properties initial = new Properties();
         initial.setProperty("coldcopy.home", ServiceHome.resolve(environment).toString());
-        initial.setProperty("camel.main.routesIncludePattern", routesPattern());
         main.setInitialProperties(initial);
         Properties override = new Properties();
         override.putAll(effectiveOverrides());
@@ -104,6 +107,11 @@ public final class ColdcopyMain {
                     properties.setEnvironmentVariableMode(PropertiesComponent.ENVIRONMENT_VARIABLES_MODE_NEVER);
                 }
                 checkValues(configuring.getCamelContext());
+                // which shipped routes to load depends on the settings (kafka.yaml on coldcopy.kafka.enabled),
+                // known only now that every source of them is read, and before Camel loads any route
+                CamelContext camel = configuring.getCamelContext();
+                configuring.configure().setRoutesIncludePattern(routesPattern(key -> camel.getPropertiesComponent()
+                        .resolveProperty(key).map(v -> v.strip().equalsIgnoreCase("true")).orElse(false)));
             }
 
             @Override
@@ -224,13 +232,17 @@ public final class ColdcopyMain {
     /**
      * The shipped routes plus the configuration directory's {@code routes/*.yaml}: a user's own route is
      * added next to ours, and one of ours is replaced only by a file of the same name (so adding a route
-     * never silently drops the webhook or the spool).
+     * never silently drops the webhook or the spool). An optional shipped file ({@link #OPTIONAL_ROUTES}),
+     * or the user's file of its name, is loaded only when its setting is on.
      */
-    String routesPattern() {
+    String routesPattern(Predicate<String> settingOn) {
         Optional<Path> userRoutes = configDir.map(d -> d.resolve("routes")).filter(Files::isDirectory);
         List<String> patterns = new ArrayList<>();
         List<String> shipped = ALL_ROUTES.equals(routeFiles) ? SHIPPED_ROUTES : List.of(routeFiles.split(","));
         for (String name : shipped) {
+            if (OPTIONAL_ROUTES.containsKey(name) && !settingOn.test(OPTIONAL_ROUTES.get(name))) {
+                continue;
+            }
             if (userRoutes.isPresent() && Files.isRegularFile(userRoutes.get().resolve(name))) {
                 patterns.add("file:" + userRoutes.get().resolve(name));
             } else {

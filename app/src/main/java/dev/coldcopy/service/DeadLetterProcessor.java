@@ -12,6 +12,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.UUID;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
+import org.apache.camel.component.kafka.KafkaConstants;
 
 /**
  * Builds the dead-letter entry for an event that cannot be processed: one JSON document with the
@@ -49,13 +50,26 @@ public final class DeadLetterProcessor implements Processor {
             entry.put("eventId", eventId);
             exchange.getMessage().setHeader(ColdcopyHeaders.EVENT_ID, eventId);
         }
-        String source = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
-        entry.put("source", source != null ? "spool:" + source : exchange.getFromRouteId());
+        entry.put("source", source(exchange));
         entry.put("event", event);
         exchange.getMessage().setHeader(ColdcopyHeaders.REASON, reason);
         exchange.getMessage().setHeader(Exchange.FILE_NAME,
                 STAMP.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8) + ".json");
         exchange.getMessage().setBody(mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
+    }
+
+    /** Where the event came from: {@code spool:FILE}, {@code kafka:TOPIC/PARTITION@OFFSET}, else the route. */
+    private static String source(Exchange exchange) {
+        String file = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
+        if (file != null) {
+            return "spool:" + file;
+        }
+        String topic = exchange.getMessage().getHeader(KafkaConstants.TOPIC, String.class);
+        if (topic != null) {
+            return "kafka:" + topic + "/" + exchange.getMessage().getHeader(KafkaConstants.PARTITION)
+                    + "@" + exchange.getMessage().getHeader(KafkaConstants.OFFSET);
+        }
+        return exchange.getFromRouteId();
     }
 
     /**

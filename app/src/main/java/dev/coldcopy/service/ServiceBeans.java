@@ -1,6 +1,11 @@
 package dev.coldcopy.service;
 
 import dev.coldcopy.serve.camel.ServeSnapshotProcessor;
+import dev.coldcopy.service.kafka.FleetEventIds;
+import dev.coldcopy.service.kafka.ForwardedEvent;
+import dev.coldcopy.service.kafka.KafkaOffsetCommit;
+import dev.coldcopy.service.kafka.KafkaSettings;
+import dev.coldcopy.service.kafka.NodeMetrics;
 import dev.coldcopy.service.retention.PruneProcessor;
 import dev.coldcopy.service.retention.SnapshotGauges;
 import dev.coldcopy.service.steps.CloseDiskBackupProcessor;
@@ -41,6 +46,10 @@ public final class ServiceBeans {
         main.bind("deadLetter", new DeadLetterProcessor());
         main.bind("httpEventResponse", new HttpEventResponse());
         main.bind("queuedEvent", new QueuedEventProcessor());
+        main.bind("spoolFileFailed", new SpoolFileFailed());
+        // routes/kafka.yaml (the kafka profile)
+        main.bind("commitKafkaOffset", new KafkaOffsetCommit());
+        main.bind("forwardedEvent", new ForwardedEvent());
         main.bind("checkVm", new dev.coldcopy.service.vm.CheckVmProcessor(engine));
         main.bind("diskJobs", backup.diskJobs());
         // the steps of one disk's backup (routes/backup.yaml), also for routes of your own
@@ -70,6 +79,14 @@ public final class ServiceBeans {
             }
         });
         main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void beforeConfigure(BaseMainSupport configuring) {
+                CamelContext camel = configuring.getCamelContext();
+                if (KafkaSettings.enabled(camel)) {
+                    NodeMetrics.bind(camel, KafkaSettings.node(camel));
+                }
+            }
+
             @Override
             public void afterConfigure(BaseMainSupport configured) {
                 bindConfiguredBeans(configured.getCamelContext());
@@ -124,6 +141,8 @@ public final class ServiceBeans {
         camel.getRegistry().bind("diskPool", pool);
         Path ids = Path.of(camel.resolvePropertyPlaceholders("{{coldcopy.home}}"), "state", "event-ids");
         InterruptedEvents.release(camel, ids);
-        camel.getRegistry().bind("eventIds", FileIdempotentRepository.fileIdempotentRepository(new File(ids.toString()), 10_000));
+        // a fleet shares its event ids over Kafka: an event delivered again to another node is skipped there too
+        camel.getRegistry().bind("eventIds", KafkaSettings.enabled(camel) ? FleetEventIds.create(camel)
+                : FileIdempotentRepository.fileIdempotentRepository(new File(ids.toString()), 10_000));
     }
 }

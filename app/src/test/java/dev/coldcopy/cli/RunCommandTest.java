@@ -74,6 +74,28 @@ class RunCommandTest {
     }
 
     @Test
+    @Timeout(60)
+    void kafkaRoutesComeWithTheKafkaProfileAndCheckOpensNoClientNorPrintsASecret() throws Exception {
+        String home = "-Dcoldcopy.home=" + dir.resolve("home");
+        CliRun plain = CliRun.coldcopy("run", "--check", home);
+        assertThat(plain.exit()).as(plain.err()).isZero();
+        assertThat(plain.out()).contains("events-from-spool").doesNotContain("kafka");
+
+        int nobody = Tools.freePort(); // no broker there: a client that tried to connect would fail the check
+        CliRun kafka = CliRun.coldcopy("run", "--check", "--profile", "kafka", home,
+                "-Dcoldcopy.kafka.bootstrap-servers=127.0.0.1:" + nobody, "-Dcoldcopy.kafka.node=hv1",
+                "-Dcamel.component.kafka.securityProtocol=SASL_PLAINTEXT", "-Dcamel.component.kafka.saslMechanism=PLAIN",
+                "-Dcamel.component.kafka.saslJaasConfig=org.apache.kafka.common.security.plain.PlainLoginModule required"
+                        + " username=\"coldcopy\" password=\"s3cret-pw\";");
+        assertThat(kafka.exit()).as(kafka.err()).isZero();
+        assertThat(kafka.out()).contains("kafka       127.0.0.1:" + nobody + " as node hv1: events coldcopy.events (group coldcopy),"
+                + " results coldcopy.results, event ids coldcopy.event-ids")
+                .contains("events-from-kafka", "forward-event", "results-to-kafka", "spool-event", "events-from-spool")
+                .doesNotContain("s3cret-pw");
+        assertThat(kafka.err()).doesNotContain("s3cret-pw");
+    }
+
+    @Test
     void checkFailsOnATypoNamingTheLikelyKey() throws Exception {
         Path config = Files.createDirectories(dir.resolve("config"));
         Files.writeString(config.resolve("application.properties"), "coldcopy.home = " + dir.resolve("home") + "\ncoldcopy.retry.maxx = 5\n");

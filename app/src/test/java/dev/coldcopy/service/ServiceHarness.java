@@ -48,6 +48,7 @@ public final class ServiceHarness implements AutoCloseable {
     private RepositoryOptions repositoryOptions = RepositoryOptions.defaults();
     private Main main;
     private Optional<Path> configDir = Optional.empty();
+    private final List<String> profiles = new ArrayList<>();
     private final Map<String, Object> beans = new HashMap<>();
 
     public ServiceHarness(Path home) throws IOException {
@@ -83,6 +84,12 @@ public final class ServiceHarness implements AutoCloseable {
         return this;
     }
 
+    /** An embedded profile, as with {@code run --profile NAME} (the last named wins). */
+    public ServiceHarness profile(String name) {
+        profiles.add(name);
+        return this;
+    }
+
     /** A bean for a route of the test's own. */
     public ServiceHarness bind(String name, Object bean) {
         beans.put(name, bean);
@@ -94,7 +101,7 @@ public final class ServiceHarness implements AutoCloseable {
     }
 
     public ServiceHarness start() {
-        main = new ColdcopyMain(configDir, List.of(), settings).build();
+        main = new ColdcopyMain(configDir, profiles, settings).build();
         beans.forEach(main::bind);
         try {
             main.start();

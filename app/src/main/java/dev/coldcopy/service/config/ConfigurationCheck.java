@@ -3,6 +3,7 @@ package dev.coldcopy.service.config;
 import dev.coldcopy.repository.RepositoryUri;
 import dev.coldcopy.service.BackupSettings;
 import dev.coldcopy.service.ColdcopyMain;
+import dev.coldcopy.service.kafka.KafkaSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,6 +49,9 @@ public final class ConfigurationCheck {
             lines.add("  images      " + settings.allowedRoots().stream()
                     .map(r -> r + (Files.isDirectory(r) ? "" : " (does not exist)")).collect(Collectors.joining(", ")));
             lines.add("  HTTP        " + HttpAddresses.describe(camel) + " (POST /events, GET /events/{id}, /observe/health, /observe/metrics)");
+            if (KafkaSettings.enabled(camel)) {
+                lines.add("  kafka       " + kafka(camel));
+            }
             lines.add("  routes      " + camel.getRoutes().stream().map(Route::getRouteId).sorted().collect(Collectors.joining(", ")));
             settings.keyFile().filter(f -> !Files.isReadable(f))
                     .ifPresent(f -> warnings.add("key file " + f + " (coldcopy.repository.key-file) cannot be read"));
@@ -55,5 +59,21 @@ public final class ConfigurationCheck {
             main.stop();
         }
         return new Report(lines, warnings);
+    }
+
+    /** Brokers, node, topics and what this node does with them (no client settings: they may hold secrets). */
+    private static String kafka(CamelContext camel) {
+        boolean consume = setting(camel, KafkaSettings.CONSUME).equals("true");
+        boolean forward = setting(camel, KafkaSettings.FORWARD_SPOOL).equals("true");
+        return setting(camel, KafkaSettings.BOOTSTRAP_SERVERS) + " as node " + KafkaSettings.node(camel)
+                + ": events " + setting(camel, KafkaSettings.EVENTS_TOPIC)
+                + (consume ? " (group " + setting(camel, KafkaSettings.GROUP_ID) + ")" : " (not consumed here)")
+                + (forward ? ", the spool forwarded to it" : "")
+                + ", results " + setting(camel, KafkaSettings.RESULTS_TOPIC)
+                + ", event ids " + setting(camel, KafkaSettings.EVENT_IDS_TOPIC);
+    }
+
+    private static String setting(CamelContext camel, String key) {
+        return camel.resolvePropertyPlaceholders("{{" + key + "}}").strip();
     }
 }

@@ -18,6 +18,7 @@ public final class KnownSettings {
         add("coldcopy.home", Form.TEXT);
         add("coldcopy.spool.dir", Form.TEXT);
         add("coldcopy.spool.poll-ms", Form.POSITIVE_NUMBER);
+        add("coldcopy.spool.target", Form.TEXT);
         add("coldcopy.events.max-bytes", Form.EVENT_SIZE);
         add("coldcopy.results.uri", Form.TEXT);
         add("coldcopy.deadletter.uri", Form.TEXT);
@@ -50,6 +51,20 @@ public final class KnownSettings {
             add("coldcopy.retention.keep-" + rule, Form.KEEP_COUNT);
         }
         add("coldcopy.retention.keep-within", Form.KEEP_WITHIN);
+        // the kafka profile (config/application-kafka.properties, routes/kafka.yaml)
+        add("coldcopy.kafka.enabled", Form.BOOLEAN);
+        add("coldcopy.kafka.bootstrap-servers", Form.TEXT);
+        add("coldcopy.kafka.events-topic", Form.TEXT);
+        add("coldcopy.kafka.results-topic", Form.TEXT);
+        add("coldcopy.kafka.event-ids-topic", Form.TEXT);
+        add("coldcopy.kafka.group-id", Form.TEXT);
+        add("coldcopy.kafka.node", Form.TEXT);
+        add("coldcopy.kafka.consume", Form.BOOLEAN);
+        add("coldcopy.kafka.forward-spool", Form.BOOLEAN);
+        add("coldcopy.kafka.max-poll-interval-ms", Form.POSITIVE_NUMBER);
+        add("coldcopy.kafka.session-timeout-ms", Form.POSITIVE_NUMBER);
+        add("coldcopy.kafka.heartbeat-interval-ms", Form.POSITIVE_NUMBER);
+        add("coldcopy.kafka.send-timeout-ms", Form.POSITIVE_NUMBER);
         add("camel.server.enabled", Form.BOOLEAN);
         add("camel.server.host", Form.TEXT);
         add("camel.server.port", Form.PORT);
