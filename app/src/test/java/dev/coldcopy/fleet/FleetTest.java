@@ -121,8 +121,9 @@ class FleetTest {
 
         // round 2: the node backing up vm00 is killed with -9 in the middle of it; its events go to another node
         changeDisks(disks, 2);
+        Map<FleetNode, Integer> before = planned("vm00/vda");
         sendRound(2, vms, disks);
-        FleetNode victim = awaitNodeStarting("vm00/vda");
+        FleetNode victim = awaitNodeStarting("vm00/vda", before);
         victim.kill();
         awaitRound(2, vms);
         keepStates(2, disks, states);
@@ -135,7 +136,7 @@ class FleetTest {
         Thread.sleep(3000);
         kafka.start();
         sendRound(3, vms.subList(5, 10), disks);
-        Tools.run(Duration.ofMinutes(3), pruneCommand());
+        prune();
         awaitRound(3, vms);
         keepStates(3, disks, states);
 
@@ -242,12 +243,17 @@ class FleetTest {
         throw new AssertionError("round " + round + ": no ok result for " + missing + " within " + ROUND + logs);
     }
 
-    /** The node whose log shows it planning the disk's backup now (the current round's, after the round was sent). */
-    private FleetNode awaitNodeStarting(String disk) throws Exception {
+    /** How many backups of the disk each node has planned so far (its log's plan lines). */
+    private Map<FleetNode, Integer> planned(String disk) throws IOException {
         Map<FleetNode, Integer> seen = new HashMap<>();
         for (FleetNode n : nodes) {
             seen.put(n, count(n.log(), disk + ": plan"));
         }
+        return seen;
+    }
+
+    /** The node whose log shows it planning one more backup of the disk than {@code seen} counted. */
+    private FleetNode awaitNodeStarting(String disk, Map<FleetNode, Integer> seen) throws Exception {
         Instant end = Instant.now().plus(Duration.ofMinutes(1));
         while (Instant.now().isBefore(end)) {
             for (FleetNode n : nodes) {
@@ -314,10 +320,15 @@ class FleetTest {
         }
     }
 
-    private List<String> pruneCommand() {
-        List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+    /** {@code coldcopy prune --keep-last 2} from another process, as an operator's cron job would run it. */
+    private void prune() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
                 "-cp", System.getProperty("java.class.path"), "dev.coldcopy.cli.ColdcopyCommand", "prune", "--repo", repository.raw(),
-                "--keep-last", "2"));
-        return c;
+                "--keep-last", "2").redirectErrorStream(true).redirectOutput(dir.resolve("prune.log").toFile());
+        pb.environment().put("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY);
+        pb.environment().put("AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY);
+        Process p = pb.start();
+        assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("prune ends").isTrue();
+        assertThat(p.exitValue()).as(Files.readString(dir.resolve("prune.log"))).isZero();
     }
 }
