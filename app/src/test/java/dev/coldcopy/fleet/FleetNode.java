@@ -1,6 +1,10 @@
 package dev.coldcopy.fleet;
 
 import dev.coldcopy.cli.ColdcopyCommand;
+import dev.coldcopy.repository.RepositoryUri;
+import dev.coldcopy.repository.testing.S3ProxyServer;
+import dev.coldcopy.testing.KafkaBroker;
+import java.util.LinkedHashMap;
 import dev.coldcopy.testing.Tools;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +30,22 @@ final class FleetNode implements AutoCloseable {
         this.home = home;
         this.log = home.resolve("node.log");
         this.command = command;
+    }
+
+    /** A node of one S3 repository and one Kafka broker, images under {@code images}, in {@code group} on {@code eventsTopic}. */
+    static Map<String, String> settings(RepositoryUri repository, KafkaBroker kafka, Path images, String group, String eventsTopic) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("coldcopy.repository", repository.raw());
+        s.put("coldcopy.repository.s3.access-key", S3ProxyServer.ACCESS_KEY);
+        s.put("coldcopy.repository.s3.secret-key", S3ProxyServer.SECRET_KEY);
+        s.put("coldcopy.repository.fsync", "false");
+        s.put("coldcopy.allowed-roots", images.toString());
+        s.put("coldcopy.kafka.bootstrap-servers", kafka.bootstrapServers());
+        s.put("coldcopy.kafka.group-id", group);
+        s.put("coldcopy.kafka.events-topic", eventsTopic);
+        s.put("coldcopy.spool.poll-ms", "200");
+        s.put("coldcopy.retry.delay-ms", "500");
+        return s;
     }
 
     /** {@code settings}: -D settings of the node (repository, Kafka, roots ...); the node's name and home are added. */

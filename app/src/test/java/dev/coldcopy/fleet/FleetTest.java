@@ -78,20 +78,9 @@ class FleetTest {
     }
 
     Map<String, String> nodeSettings(Path images, String group, String eventsTopic) {
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("coldcopy.repository", repository.raw());
-        s.put("coldcopy.repository.s3.access-key", S3ProxyServer.ACCESS_KEY);
-        s.put("coldcopy.repository.s3.secret-key", S3ProxyServer.SECRET_KEY);
-        s.put("coldcopy.repository.fsync", "false");
-        s.put("coldcopy.allowed-roots", images.toString());
-        s.put("coldcopy.kafka.bootstrap-servers", kafka.bootstrapServers());
-        s.put("coldcopy.kafka.group-id", group);
-        s.put("coldcopy.kafka.events-topic", eventsTopic);
-        s.put("coldcopy.kafka.session-timeout-ms", "8000");
+        Map<String, String> s = FleetNode.settings(repository, kafka, images, group, eventsTopic);
+        s.put("coldcopy.kafka.session-timeout-ms", "8000");      // a killed node's events move on within seconds
         s.put("coldcopy.kafka.heartbeat-interval-ms", "2000");
-        s.put("coldcopy.spool.poll-ms", "200");
-        s.put("coldcopy.retry.delay-ms", "500");
-        s.put("coldcopy.prune.schedule", "0");
         return s;
     }
 
