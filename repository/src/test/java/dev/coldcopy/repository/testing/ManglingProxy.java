@@ -69,7 +69,7 @@ public final class ManglingProxy implements AutoCloseable {
     private void serve(Socket client) {
         try (client; Socket backend = new Socket()) {
             InputStream in = client.getInputStream();
-            List<String> head = readHead(in);
+            List<String> head = HttpHead.read(in);
             if (head.isEmpty()) {
                 return;
             }
@@ -79,17 +79,17 @@ public final class ManglingProxy implements AutoCloseable {
             List<String> headers = new ArrayList<>(head.subList(1, head.size()));
             long length = 0;
             for (String h : headers) {
-                if (name(h).equals("content-length")) {
+                if (HttpHead.name(h).equals("content-length")) {
                     length = Long.parseLong(h.substring(h.indexOf(':') + 1).strip());
                 }
             }
-            if (headers.stream().anyMatch(h -> name(h).equals("expect"))) {
+            if (headers.stream().anyMatch(h -> HttpHead.name(h).equals("expect"))) {
                 client.getOutputStream().write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 client.getOutputStream().flush();
-                headers.removeIf(h -> name(h).equals("expect"));
+                headers.removeIf(h -> HttpHead.name(h).equals("expect"));
             }
             byte[] body = in.readNBytes((int) length);
-            headers.removeIf(h -> name(h).equals("connection"));
+            headers.removeIf(h -> HttpHead.name(h).equals("connection"));
             headers.add("Connection: close");
             if (method.equals("PUT") && paths.test(path) && body.length > 0) {
                 damaged.incrementAndGet();
@@ -97,13 +97,13 @@ public final class ManglingProxy implements AutoCloseable {
                     case FLIP_BYTE -> body[body.length / 2] ^= 0x01;
                     case FLIP_BYTE_AND_DROP_MD5 -> {
                         body[body.length / 2] ^= 0x01;
-                        headers.removeIf(h -> name(h).equals("content-md5"));
+                        headers.removeIf(h -> HttpHead.name(h).equals("content-md5"));
                     }
                     case KEEP_CHUNKED_FRAMING -> {
                         // what a store that does not know aws-chunked sees: a body that is the framing itself
-                        headers.removeIf(h -> name(h).equals("content-encoding") || name(h).equals("x-amz-decoded-content-length")
-                                || name(h).equals("x-amz-content-sha256") || name(h).equals("x-amz-trailer")
-                                || name(h).equals("content-md5"));
+                        headers.removeIf(h -> HttpHead.name(h).equals("content-encoding") || HttpHead.name(h).equals("x-amz-decoded-content-length")
+                                || HttpHead.name(h).equals("x-amz-content-sha256") || HttpHead.name(h).equals("x-amz-trailer")
+                                || HttpHead.name(h).equals("content-md5"));
                         headers.add("x-amz-content-sha256: UNSIGNED-PAYLOAD");
                     }
                 }
@@ -121,34 +121,6 @@ public final class ManglingProxy implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             // the client sees a dropped connection and retries or fails
         }
-    }
-
-    private static String name(String header) {
-        int colon = header.indexOf(':');
-        return (colon < 0 ? header : header.substring(0, colon)).strip().toLowerCase(Locale.ROOT);
-    }
-
-    private static List<String> readHead(InputStream in) throws IOException {
-        List<String> lines = new ArrayList<>();
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        int prev = -1;
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (prev == '\r' && c == '\n') {
-                byte[] b = line.toByteArray();
-                String text = new String(b, 0, b.length - 1, StandardCharsets.ISO_8859_1);
-                if (text.isEmpty()) {
-                    return lines;
-                }
-                lines.add(text);
-                line.reset();
-                prev = -1;
-                continue;
-            }
-            line.write(c);
-            prev = c;
-        }
-        return lines;
     }
 
     @Override

@@ -92,7 +92,7 @@ public final class S3RequestCounter implements AutoCloseable {
     private void serve(Socket client) {
         try (client; Socket backend = new Socket()) {
             InputStream in = client.getInputStream();
-            List<String> head = readHead(in);
+            List<String> head = HttpHead.read(in);
             if (head.isEmpty()) {
                 return;
             }
@@ -101,17 +101,17 @@ public final class S3RequestCounter implements AutoCloseable {
             List<String> headers = new ArrayList<>(head.subList(1, head.size()));
             long length = 0;
             for (String h : headers) {
-                if (name(h).equals("content-length")) {
+                if (HttpHead.name(h).equals("content-length")) {
                     length = Long.parseLong(h.substring(h.indexOf(':') + 1).strip());
                 }
             }
-            if (headers.stream().anyMatch(h -> name(h).equals("expect"))) {
+            if (headers.stream().anyMatch(h -> HttpHead.name(h).equals("expect"))) {
                 client.getOutputStream().write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 client.getOutputStream().flush();
-                headers.removeIf(h -> name(h).equals("expect"));
+                headers.removeIf(h -> HttpHead.name(h).equals("expect"));
             }
             byte[] body = in.readNBytes((int) length);
-            headers.removeIf(h -> name(h).equals("connection"));
+            headers.removeIf(h -> HttpHead.name(h).equals("connection"));
             headers.add("Connection: close");
             requests.add(classify(parts[0], parts[1], headers));
             backend.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), backendPort), 5000);
@@ -138,7 +138,7 @@ public final class S3RequestCounter implements AutoCloseable {
         String key = path.startsWith(bucketPath + "/") ? path.substring(bucketPath.length() + 1) : "";
         String operation = switch (method) {
             case "GET" -> key.isEmpty() && (query.contains("list-type") || query.contains("prefix")) ? "LIST" : "GET";
-            case "PUT" -> headers.stream().anyMatch(h -> name(h).equals("x-amz-copy-source")) ? "COPY" : "PUT";
+            case "PUT" -> headers.stream().anyMatch(h -> HttpHead.name(h).equals("x-amz-copy-source")) ? "COPY" : "PUT";
             default -> method;
         };
         if (operation.equals("LIST")) {
@@ -149,34 +149,6 @@ public final class S3RequestCounter implements AutoCloseable {
             }
         }
         return new Request(operation, key);
-    }
-
-    private static String name(String header) {
-        int colon = header.indexOf(':');
-        return (colon < 0 ? header : header.substring(0, colon)).strip().toLowerCase(Locale.ROOT);
-    }
-
-    private static List<String> readHead(InputStream in) throws IOException {
-        List<String> lines = new ArrayList<>();
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        int prev = -1;
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (prev == '\r' && c == '\n') {
-                byte[] b = line.toByteArray();
-                String text = new String(b, 0, b.length - 1, StandardCharsets.ISO_8859_1);
-                if (text.isEmpty()) {
-                    return lines;
-                }
-                lines.add(text);
-                line.reset();
-                prev = -1;
-                continue;
-            }
-            line.write(c);
-            prev = c;
-        }
-        return lines;
     }
 
     @Override
