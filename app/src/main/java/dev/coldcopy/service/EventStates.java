@@ -27,6 +27,8 @@ public final class EventStates {
     public static final String RUNNING = "running";
     public static final String OK = "ok";
     public static final String FAILED = "failed";
+    /** handed to the fleet's events topic by a forwarding node */
+    public static final String FORWARDED = "forwarded";
     /** As the event parser allows them: no separator, no leading dot, so an id is a safe file name. */
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
 
@@ -120,6 +122,22 @@ public final class EventStates {
                         .forEach(d -> skipped.addObject().put("disk", d.disk()).put("reason", d.reason()));
             }
             save(exchange.getContext(), id(exchange), state);
+        };
+    }
+
+    /**
+     * The event went to the fleet's events topic (forwarding node): what becomes of it is decided on the node that
+     * takes it, which answers {@code GET /events/{id}} from then on, and on the results topic.
+     */
+    public Processor forwarded(String topic) {
+        return exchange -> {
+            String id = id(exchange);
+            if (!alreadyDone(exchange, id)) {
+                ObjectNode state = state(FORWARDED, exchange);
+                state.put("topic", topic);
+                state.put("note", "backed up by the node of the group that takes it: its GET /events/{id}, and the results topic, tell");
+                save(exchange.getContext(), id, state);
+            }
         };
     }
 

@@ -41,6 +41,8 @@ public final class ServiceBeans {
         main.bind("eventRunning", events.running());
         main.bind("eventFinished", events.finished());
         main.bind("eventFailed", events.failed());
+        main.bind("eventForwarded", (Processor) exchange -> events.forwarded(exchange.getContext()
+                .resolvePropertyPlaceholders("{{coldcopy.kafka.events-topic}}")).process(exchange));
         main.bind("eventStatus", events.status());
         main.bind("eventIntake", new EventIntakeProcessor());
         main.bind("deadLetter", new DeadLetterProcessor());

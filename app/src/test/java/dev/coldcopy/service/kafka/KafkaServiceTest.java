@@ -222,6 +222,10 @@ class KafkaServiceTest {
         assertThat(forwarded.get("id").asText()).isEqualTo(result.get("eventId").asText());
         await("the spool file in done/", () -> doneFiles(forwarder.spool()) == 1);
         assertThat(forwarder.results()).isEmpty();
+        // the forwarding node's GET /events/{id} says where the event went, not "queued" for ever
+        JsonNode state = json(forwarder.get("/events/" + result.get("eventId").asText()).body());
+        assertThat(state.get("status").asText()).isEqualTo("forwarded");
+        assertThat(state.get("topic").asText()).isEqualTo("fwd.events");
 
         // the broker goes away: the next spool file stays where it is, nothing is dead-lettered
         broker.stop();
