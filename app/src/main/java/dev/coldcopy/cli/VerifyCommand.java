@@ -17,7 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
         name = "verify",
         mixinStandardHelpOptions = true,
         description = {
-            "Check that the chunks of a snapshot (or of all) are intact, and every VM backup.",
+            "Check that the snapshots (or one) and the VM backups are intact.",
             "",
             "Each chunk must exist, decrypt, decompress and hash to its address; each VM",
             "backup's files likewise, and the disk snapshots it lists must exist. Every",

@@ -126,7 +126,8 @@ public final class ColdcopyMain {
                 }
             }
         });
-        ServiceBeans.bindAll(main);
+        // only a service that takes events releases the ones its last stop interrupted (not a check, not a one-shot)
+        ServiceBeans.bindAll(main, ALL_ROUTES.equals(routeFiles) && http);
         return main;
     }
 

@@ -31,7 +31,7 @@ import org.apache.camel.support.processor.idempotent.FileIdempotentRepository;
 public final class ServiceBeans {
     private ServiceBeans() {}
 
-    static void bindAll(Main main) {
+    static void bindAll(Main main, boolean takesEvents) {
         BackupEngineHolder engine = new BackupEngineHolder();
         BackupProcessors backup = new BackupProcessors();
         main.bind("backupEngine", engine);
@@ -91,7 +91,7 @@ public final class ServiceBeans {
 
             @Override
             public void afterConfigure(BaseMainSupport configured) {
-                bindConfiguredBeans(configured.getCamelContext());
+                bindConfiguredBeans(configured.getCamelContext(), takesEvents);
                 watchRoutes(configured.getCamelContext());
             }
 
@@ -137,12 +137,14 @@ public final class ServiceBeans {
     }
 
     /** Beans whose shape depends on the configuration, bound once it is loaded. */
-    static void bindConfiguredBeans(CamelContext camel) {
+    static void bindConfiguredBeans(CamelContext camel, boolean takesEvents) {
         int disks = Integer.parseInt(camel.resolvePropertyPlaceholders("{{coldcopy.parallel.disks:2}}"));
         ExecutorService pool = camel.getExecutorServiceManager().newFixedThreadPool(ServiceBeans.class, "coldcopy-disk", disks);
         camel.getRegistry().bind("diskPool", pool);
         Path ids = Path.of(camel.resolvePropertyPlaceholders("{{coldcopy.home}}"), "state", "event-ids");
-        InterruptedEvents.release(camel, ids);
+        if (takesEvents) {
+            InterruptedEvents.release(camel, ids);
+        }
         // a fleet shares its event ids over Kafka: an event delivered again to another node is skipped there too
         camel.getRegistry().bind("eventIds", KafkaSettings.enabled(camel) ? FleetEventIds.create(camel)
                 : FileIdempotentRepository.fileIdempotentRepository(new File(ids.toString()), 10_000));

@@ -62,8 +62,8 @@ class LibvirtHookScriptTest {
 
         BackupEvent parsed = new EventParser().parse(raw);
         assertThat(parsed.id()).isEqualTo(event.get("id").asText());
-        assertThat(parsed.disks()).containsExactly(new DiskSpec("vda", Path.of("/tmp/domxml/web.qcow2")),
-                new DiskSpec("vdb", Path.of("/tmp/domxml/data.img")));
+        assertThat(parsed.disks()).containsExactly(new DiskSpec("vda", Path.of("/tmp/domxml/web.qcow2"), "qcow2"),
+                new DiskSpec("vdb", Path.of("/tmp/domxml/data.img"), "raw"));
         assertThat(parsed.domain().orElseThrow().skipped()).extracting(DomainDisk::describe).containsExactly("sda cdrom");
     }
 

@@ -28,9 +28,31 @@ public final class RepositoryLock implements AutoCloseable {
     private volatile boolean lost;
     private volatile boolean released;
 
+    /**
+     * The lock objects this process holds now. One of its own objects not in here was not released because the
+     * store was out of reach when it let go (a failed backup): stale at once, not only after its expiry, or this
+     * process (alive, so its objects look live) would wait for itself.
+     */
+    private static final java.util.Set<String> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static boolean heldByThisProcess(String key) {
+        return HELD.contains(key);
+    }
+
+    /** Before a taker writes its object: from then on it is this process's, until {@link #notTaken}. */
+    static void taking(String key) {
+        HELD.add(key);
+    }
+
+    /** The taker gave the object up (a conflict, or the write failed). */
+    static void notTaken(String key) {
+        HELD.remove(key);
+    }
+
     RepositoryLock(RepositoryBackend backend, String key, LockRecord record, java.time.Duration refreshEvery, Clock clock) {
         this.backend = backend;
         this.key = key;
+        HELD.add(key);
         this.record = record;
         this.clock = clock;
         this.refresher = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -90,6 +112,7 @@ public final class RepositoryLock implements AutoCloseable {
             return;
         }
         released = true;
+        HELD.remove(key);
         refresher.shutdownNow();
         try {
             backend.delete(key);

@@ -87,7 +87,13 @@ public final class RepositoryLocks {
             Instant now = clock.instant();
             String key = PREFIX + mode.label() + "-" + now.toEpochMilli() + "-" + random();
             LockRecord mine = record(mode, purpose, now);
-            backend.put(key, mine.toJson());
+            RepositoryLock.taking(key);
+            try {
+                backend.put(key, mine.toJson());
+            } catch (IOException | RuntimeException e) {
+                RepositoryLock.notTaken(key);
+                throw e;
+            }
             Predicate<String> mayConflict = mode == LockMode.EXCLUSIVE ? k -> true
                     : k -> k.startsWith(PREFIX + LockMode.EXCLUSIVE.label() + "-");
             List<String> others = repositoryLockKeys().stream().filter(k -> !k.equals(key)).filter(mayConflict).toList();
@@ -105,6 +111,7 @@ public final class RepositoryLocks {
                 return new RepositoryLock(backend, key, mine, timings.leaseRefreshEvery(), clock);
             }
             backend.delete(key);
+            RepositoryLock.notTaken(key);
             if (!clock.instant().isBefore(deadline)) {
                 throw new RepositoryLockedException("repository " + backend.describe() + " is locked: " + conflicts.get(0).describe()
                         + (conflicts.size() > 1 ? " and " + (conflicts.size() - 1) + " more" : "")
@@ -141,7 +148,13 @@ public final class RepositoryLocks {
             Instant now = clock.instant();
             String key = keyStart + now.toEpochMilli() + "-" + random();
             LockRecord mine = record(LockMode.LEASE, purpose, now);
-            backend.put(key, mine.toJson());
+            RepositoryLock.taking(key);
+            try {
+                backend.put(key, mine.toJson());
+            } catch (IOException | RuntimeException e) {
+                RepositoryLock.notTaken(key);
+                throw e;
+            }
             List<ListedLock> holders = new ArrayList<>();
             List<String> same = directChildren(backend.list(PREFIX)).stream()
                     .filter(k -> k.startsWith(keyStart) && !k.equals(key)).toList();
@@ -159,6 +172,7 @@ public final class RepositoryLocks {
                 return new RepositoryLock(backend, key, mine, timings.leaseRefreshEvery(), clock);
             }
             backend.delete(key);
+            RepositoryLock.notTaken(key);
             if (!clock.instant().isBefore(deadline)) {
                 throw new RepositoryLockedException(subject + " is held by another coldcopy: " + holders.get(0).describe()
                         + "; gave up after waiting " + seconds(wait));
@@ -221,6 +235,12 @@ public final class RepositoryLocks {
         return keys.stream().filter(k -> k.startsWith(PREFIX) && k.indexOf('/', PREFIX.length()) < 0).toList();
     }
 
+    /** An object of this very process that it no longer holds: its release failed (see {@link RepositoryLock}). */
+    private boolean leftByThisProcess(String key, LockRecord record) {
+        return host.equals(record.host) && record.pid == ProcessIdentity.pid()
+                && java.util.Objects.equals(record.processStarted, ProcessIdentity.started()) && !RepositoryLock.heldByThisProcess(key);
+    }
+
     private List<ListedLock> read(List<String> keys, Duration staleAfter) throws IOException {
         Instant now = clock.instant();
         List<ListedLock> out = new ArrayList<>();
@@ -232,7 +252,7 @@ public final class RepositoryLocks {
                 continue; // released while we listed
             }
             Optional<LockRecord> r = LockRecord.parse(json);
-            out.add(new ListedLock(key, r, r.map(x -> x.isStale(now, staleAfter, host)).orElse(true)));
+            out.add(new ListedLock(key, r, r.map(x -> x.isStale(now, staleAfter, host) || leftByThisProcess(key, x)).orElse(true)));
         }
         out.sort((a, b) -> a.key().compareTo(b.key()));
         return out;
