@@ -94,8 +94,8 @@ class FleetTest {
             String vm = String.format("vm%02d", i);
             vms.add(vm);
             // vm00 is large: its backup lasts long enough to kill the node doing it
-            Path disk = QemuImages.createQcow2(images.resolve(vm + ".qcow2"), i == 0 ? 1024 * MIB : 64 * MIB);
-            QemuImages.writeRandom(disk, 0, (int) (i == 0 ? 160 * MIB : 4 * MIB), new Random(i));
+            Path disk = QemuImages.createQcow2(images.resolve(vm + ".qcow2"), i == 0 ? 512 * MIB : 64 * MIB);
+            QemuImages.writeRandom(disk, 0, (int) (i == 0 ? 64 * MIB : 4 * MIB), new Random(i));
             disks.put(vm, disk);
         }
         for (String n : List.of("n1", "n2", "n3")) {

@@ -87,13 +87,7 @@ public final class RepositoryLocks {
             Instant now = clock.instant();
             String key = PREFIX + mode.label() + "-" + now.toEpochMilli() + "-" + random();
             LockRecord mine = record(mode, purpose, now);
-            RepositoryLock.taking(key);
-            try {
-                backend.put(key, mine.toJson());
-            } catch (IOException | RuntimeException e) {
-                RepositoryLock.notTaken(key);
-                throw e;
-            }
+            writeOwn(key, mine);
             Predicate<String> mayConflict = mode == LockMode.EXCLUSIVE ? k -> true
                     : k -> k.startsWith(PREFIX + LockMode.EXCLUSIVE.label() + "-");
             List<String> others = repositoryLockKeys().stream().filter(k -> !k.equals(key)).filter(mayConflict).toList();
@@ -110,8 +104,7 @@ public final class RepositoryLocks {
             if (conflicts.isEmpty()) {
                 return new RepositoryLock(backend, key, mine, timings.leaseRefreshEvery(), clock);
             }
-            backend.delete(key);
-            RepositoryLock.notTaken(key);
+            withdraw(key);
             if (!clock.instant().isBefore(deadline)) {
                 throw new RepositoryLockedException("repository " + backend.describe() + " is locked: " + conflicts.get(0).describe()
                         + (conflicts.size() > 1 ? " and " + (conflicts.size() - 1) + " more" : "")
@@ -148,13 +141,7 @@ public final class RepositoryLocks {
             Instant now = clock.instant();
             String key = keyStart + now.toEpochMilli() + "-" + random();
             LockRecord mine = record(LockMode.LEASE, purpose, now);
-            RepositoryLock.taking(key);
-            try {
-                backend.put(key, mine.toJson());
-            } catch (IOException | RuntimeException e) {
-                RepositoryLock.notTaken(key);
-                throw e;
-            }
+            writeOwn(key, mine);
             List<ListedLock> holders = new ArrayList<>();
             List<String> same = directChildren(backend.list(PREFIX)).stream()
                     .filter(k -> k.startsWith(keyStart) && !k.equals(key)).toList();
@@ -171,8 +158,7 @@ public final class RepositoryLocks {
             if (holders.isEmpty()) {
                 return new RepositoryLock(backend, key, mine, timings.leaseRefreshEvery(), clock);
             }
-            backend.delete(key);
-            RepositoryLock.notTaken(key);
+            withdraw(key);
             if (!clock.instant().isBefore(deadline)) {
                 throw new RepositoryLockedException(subject + " is held by another coldcopy: " + holders.get(0).describe()
                         + "; gave up after waiting " + seconds(wait));
@@ -233,6 +219,23 @@ public final class RepositoryLocks {
     /** the objects right in {@code locks/} (not whatever a person put in a folder there) */
     private static List<String> directChildren(List<String> keys) {
         return keys.stream().filter(k -> k.startsWith(PREFIX) && k.indexOf('/', PREFIX.length()) < 0).toList();
+    }
+
+    /** Writes a taker's own object: from the write on it is this process's (see {@link RepositoryLock}). */
+    private void writeOwn(String key, LockRecord mine) throws IOException {
+        RepositoryLock.taking(key);
+        try {
+            backend.put(key, mine.toJson());
+        } catch (IOException | RuntimeException e) {
+            RepositoryLock.notTaken(key);
+            throw e;
+        }
+    }
+
+    /** A taker that met a holder removes its object again, and tries later. */
+    private void withdraw(String key) throws IOException {
+        backend.delete(key);
+        RepositoryLock.notTaken(key);
     }
 
     /** An object of this very process that it no longer holds: its release failed (see {@link RepositoryLock}). */
