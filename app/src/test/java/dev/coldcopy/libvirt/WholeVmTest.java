@@ -117,7 +117,13 @@ class WholeVmTest {
         vm.destroy();
         JsonNode second = awaitVmResult(2);
         assertThat(second.get("outcome").asText()).as("%s", second).isEqualTo("ok");
-        assertThat(diskOutcomes(second)).containsExactly("vda:ok:incremental", "vdb:ok:full", "sda:skipped:null");
+        // vda is incremental when qemu saved its bitmaps at the stop; a qemu that libvirt had to kill (TCG under
+        // load: SIGKILL after its grace period) leaves them "in-use", and coldcopy then rightly reads it whole
+        String vdaKind = diskResult(second, "vda").get("kind").asText();
+        if (!vdaKind.equals("incremental")) {
+            assertThat(diskResult(second, "vda").get("reason").asText()).contains("not saved cleanly");
+        }
+        assertThat(diskOutcomes(second)).containsExactly("vda:ok:" + vdaKind, "vdb:ok:full", "sda:skipped:null");
         State atSecond = state("second");
         assertThat(atSecond.kernel()).isNotEqualTo(atFirst.kernel());
         assertThat(QemuImages.sha256(atSecond.vda())).isNotEqualTo(QemuImages.sha256(atFirst.vda()));
