@@ -70,11 +70,19 @@ class FleetTest {
 
     @AfterEach
     void stopAll() throws Exception {
-        for (FleetNode node : nodes) {
-            node.close();
+        try {
+            for (FleetNode node : nodes) {
+                node.close();
+            }
+        } finally {
+            // a broker that failed to start leaves kafka null: s3proxy must go all the same
+            if (kafka != null) {
+                kafka.close();
+            }
+            if (s3 != null) {
+                s3.close();
+            }
         }
-        kafka.close();
-        s3.close();
     }
 
     Map<String, String> nodeSettings(Path images, String group, String eventsTopic) {
