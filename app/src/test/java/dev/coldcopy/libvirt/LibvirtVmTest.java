@@ -171,17 +171,7 @@ class LibvirtVmTest {
      * allowed roots unless its image is under this test's home).
      */
     private JsonNode awaitResult(int n) throws Exception {
-        Instant end = Instant.now().plus(WAIT);
-        List<JsonNode> ours = List.of();
-        while (Instant.now().isBefore(end)) {
-            ours = service.results().stream().filter(r -> r.get("vm").asText().equals(vm.name)).toList();
-            if (ours.size() >= n) {
-                return ours.get(n - 1);
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("expected " + n + " result(s) for " + vm.name + " within " + WAIT + "; have "
-                + ours + "; dead letters " + service.deadLetters());
+        return service.awaitResultOf(vm.name, n, service::results, WAIT);
     }
 
     private void assertNoDeadLetter() throws IOException {

@@ -276,17 +276,7 @@ class WholeVmTest {
 
     /** The n-th VM result (1-based) for this test's VM; libvirtd may be shared, so only ours count. */
     private JsonNode awaitVmResult(int n) throws Exception {
-        Instant end = Instant.now().plus(WAIT);
-        List<JsonNode> ours = List.of();
-        while (Instant.now().isBefore(end)) {
-            ours = service.vmResults().stream().filter(r -> r.get("vm").asText().equals(vm.name)).toList();
-            if (ours.size() >= n) {
-                return ours.get(n - 1);
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("expected " + n + " VM result(s) for " + vm.name + " within " + WAIT + "; have "
-                + ours + "; dead letters " + service.deadLetters());
+        return service.awaitResultOf(vm.name, n, service::vmResults, WAIT);
     }
 
     private void awaitDeadLetter() throws Exception {

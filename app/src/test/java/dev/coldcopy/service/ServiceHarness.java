@@ -149,6 +149,29 @@ public final class ServiceHarness implements AutoCloseable {
         return jsonFiles(home.resolve("results")).stream().filter(n -> !n.has("type")).toList();
     }
 
+    /** Where results are read from: {@link #results()} (disks) or {@link #vmResults()}. */
+    public interface ResultSource {
+        List<JsonNode> read() throws IOException;
+    }
+
+    /**
+     * The n-th result (1-based, oldest first) of one VM from {@code source}, waiting up to {@code wait}: only that
+     * VM's count, so a shared libvirtd's other VMs stopping meanwhile do not disturb a test.
+     */
+    public JsonNode awaitResultOf(String vm, int n, ResultSource source, Duration wait) throws Exception {
+        Instant end = Instant.now().plus(wait);
+        List<JsonNode> ours = List.of();
+        while (Instant.now().isBefore(end)) {
+            ours = source.read().stream().filter(r -> r.get("vm").asText().equals(vm)).toList();
+            if (ours.size() >= n) {
+                return ours.get(n - 1);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("expected " + n + " result(s) for " + vm + " within " + wait + "; have " + ours
+                + "; dead letters " + deadLetters());
+    }
+
     /** the results of whole VMs ({@code "type":"vm"}), one per event, oldest first */
     public List<JsonNode> vmResults() throws IOException {
         return jsonFiles(home.resolve("results")).stream().filter(n -> n.path("type").asText().equals("vm")).toList();
